@@ -1,0 +1,6 @@
+"""`python -m tagger SUBCOMMAND ...`"""
+
+from tagger.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
