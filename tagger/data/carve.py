@@ -95,4 +95,5 @@ def carve_sst2_dev(
 def _spans_in(row: tuple[str, ...], known: dict) -> list[tuple[str, ...]]:
     """The proper contiguous sub-spans of ``row`` that are rows themselves."""
     n = len(row)
-    return [row[i : i + k] for k in range(1, n) for i in range(n - k + 1) if row[i : i + k] in known]
+    spans = (row[i : i + k] for k in range(1, n) for i in range(n - k + 1))
+    return [span for span in spans if span in known]

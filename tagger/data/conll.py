@@ -101,7 +101,7 @@ def read_conll(path: str | Path, layout: ConllLayout) -> list[ConllSentence]:
 
 
 def _sentence(path, layout: ConllLayout, rows: list[list[str]], start: int) -> ConllSentence:
-    columns = dict(zip(layout.names, (tuple(c) for c in zip(*rows)), strict=True))
+    columns = dict(zip(layout.names, (tuple(c) for c in zip(*rows, strict=True)), strict=True))
     for name, scheme in layout.schemes.items():
         tags = columns[name]
         for i, tag in enumerate(tags):
