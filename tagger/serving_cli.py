@@ -1,0 +1,239 @@
+"""`python serve.py MODEL [INPUT ...]` (tag files) and `python serve.py MODEL --http` (REST).
+
+Exit codes: 0 success, 2 usage error / missing or broken model / missing input,
+130 interrupted. The last stdout line of file tagging is a JSON summary (on
+stderr instead when the tags themselves go to stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+DESCRIPTION = """\
+Tag text files with an exported model, or answer HTTP requests like TensorFlow Serving.
+
+MODEL is models/<name> (its highest integer version is used) or one version
+folder models/<name>/<version>. With --http, MODEL may also be a folder of
+several models (<root>/<name>/<version>/): all are served.
+"""
+EPILOG = """\
+input formats:
+  text    raw text; paragraphs (blank-line separated) are split into sentences,
+          one record per sentence; the model tokenizes
+  lines   one sentence per line, one record per line (an empty line gives an
+          empty record)
+  tokens  whitespace-separated tokens, one sentence per line
+  conll   CoNLL columns: the first column is the token, a blank line ends a
+          sentence; output lines match input lines one to one
+
+output formats (default: conll for taggers, tsv for classifiers):
+  conll   token<TAB>tag per line, blank line after each sentence (CoNLL input:
+          each input line with the predicted tag appended)
+  tsv     one row per record: tokens, tags, scores (classifiers: label,
+          probability, text)
+  jsonl   one JSON object per record: line, column, text, tokens, tags, scores,
+          character offsets, entities (classifiers: label, probabilities)
+
+examples:
+  python serve.py models/ner notes.txt reports/*.txt -o out/
+  cat notes.txt | python serve.py models/ner --input-format lines --output-format jsonl
+  python serve.py models/ --http --port 8501
+"""
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tagger.serving_formats import OUTPUT_FORMATS
+    from tagger.serving_io import INPUT_FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog="serve.py", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL", help="model folder (see above)")
+    parser.add_argument("inputs", metavar="INPUT", nargs="*",
+                        help="files or globs to tag; stdin when none or '-'")
+    files = parser.add_argument_group("file tagging")
+    files.add_argument("--input-format", choices=INPUT_FORMATS, default="text")
+    files.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None)
+    files.add_argument("-o", "--output", metavar="PATH",
+                       help="output file, or folder (existing, ending in '/', or for several "
+                            "inputs) getting one <input name>.<format> per input; "
+                            "default stdout")
+    files.add_argument("--batch-size", type=_positive, default=32,
+                       help="sentences per model call (default 32)")
+    files.add_argument("--max-tokens", type=_positive, default=512,
+                       help="tag longer sentences in pieces of this many words (default 512)")
+    files.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress bar or messages on stderr")
+    http = parser.add_argument_group("HTTP server (TensorFlow Serving REST API)")
+    http.add_argument("--http", action="store_true", help="serve HTTP instead of tagging files")
+    http.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    http.add_argument("--port", type=int, default=8501,
+                      help="port (default 8501; 0 picks a free one, printed on stderr)")
+    http.add_argument("--max-request-bytes", type=_positive, default=10 * 1024 * 1024,
+                      help="larger request bodies get 413 (default 10 MiB)")
+    return parser
+
+
+class UsageError(Exception):
+    """Bad inputs or outputs: reported in one line, exit code 2."""
+
+
+def expand_inputs(args: list[str]) -> list[str]:
+    """Files, globs and '-' (stdin) -> list of paths ('-' for stdin), in order."""
+    if not args:
+        return ["-"]
+    found: list[str] = []
+    for arg in args:
+        if arg == "-":
+            found.append(arg)
+        elif any(ch in arg for ch in "*?[") and not Path(arg).exists():
+            matches = sorted(p for p in glob.glob(arg, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise UsageError(f"no file matches {arg!r}")
+            found.extend(matches)
+        elif Path(arg).is_dir():
+            raise UsageError(f"input is a folder: {arg} (use a glob such as '{arg}/*.txt')")
+        elif not Path(arg).is_file():
+            raise UsageError(f"input file not found: {arg}")
+        else:
+            found.append(arg)
+    return found
+
+
+def plan_outputs(inputs: list[str], output: str | None, extension: str) -> list[str | None]:
+    """Output path per input (None: stdout); one shared path means one output file."""
+    if output is None:
+        return [None] * len(inputs)
+    target = Path(output)
+    folder = (target.is_dir() or output.endswith(("/", os.sep))
+              or (len(inputs) > 1 and not target.suffix and not target.exists()))
+    if not folder:
+        paths = [str(target)] * len(inputs)
+    else:
+        paths = [str(target / ((Path(p).stem if p != "-" else "stdin") + extension))
+                 for p in inputs]
+        seen: dict[str, str] = {}
+        for source, path in zip(inputs, paths, strict=True):
+            if path in seen:
+                raise UsageError(f"{seen[path]} and {source} would both write {path}")
+            seen[path] = source
+    for source, path in zip(inputs, paths, strict=True):
+        if source != "-" and Path(path).exists() and Path(path).samefile(source):
+            raise UsageError(f"output {path} would overwrite its input")
+    return paths
+
+
+def _utf8_stdout():
+    if not hasattr(sys.stdout, "buffer"):
+        return sys.stdout
+    sys.stdout.flush()
+    return io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="replace",
+                            newline="\n", line_buffering=False, write_through=False)
+
+
+def _progress(total: int | None, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, desc="tagging", file=sys.stderr,
+                disable=quiet or not sys.stderr.isatty(), leave=False)
+
+
+def tag_files(args, model) -> dict:
+    from tagger.serving import FileTagger, TagOptions
+    from tagger.serving_formats import EXTENSIONS, default_output_format
+
+    inputs = expand_inputs(args.inputs)
+    output_format = args.output_format or default_output_format(model)
+    outputs = plan_outputs(inputs, args.output, EXTENSIONS[output_format])
+    warn = (lambda m: None) if args.quiet else (lambda m: print(f"serve: {m}", file=sys.stderr))
+    tagger = FileTagger(model, TagOptions(batch_size=args.batch_size,
+                                          max_tokens=args.max_tokens), warn=warn)
+    total = sum(os.path.getsize(p) for p in inputs if p != "-") if "-" not in inputs else None
+    shared = len(inputs) > 1 and len(set(outputs)) == 1
+    started = time.perf_counter()
+    sinks: dict[str, object] = {}
+    stdout = None
+    with _progress(total, args.quiet) as bar:
+        try:
+            for source, target in zip(inputs, outputs, strict=True):
+                if target is None:
+                    stdout = stdout or _utf8_stdout()
+                    sink = stdout
+                else:
+                    if target not in sinks:
+                        Path(target).parent.mkdir(parents=True, exist_ok=True)
+                        sinks[target] = open(target + ".part", "w", encoding="utf-8",  # noqa: SIM115
+                                             newline="\n")
+                    sink = sinks[target]
+                label = source if shared or (target is None and len(inputs) > 1) else None
+                stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
+                try:
+                    tagger.tag_stream(stream, sink, input_format=args.input_format,
+                                      output_format=output_format, file_label=label,
+                                      on_progress=bar.update)
+                finally:
+                    if stream is not sys.stdin.buffer:
+                        stream.close()
+        except BaseException:
+            for target, sink in sinks.items():
+                sink.close()
+                Path(target + ".part").unlink(missing_ok=True)
+            raise
+        for target, sink in sinks.items():
+            sink.close()
+            os.replace(target + ".part", target)
+        if stdout is not None:
+            stdout.flush()
+            if stdout is not sys.stdout:
+                stdout.detach()
+    summary = tagger.summary(wall_seconds=time.perf_counter() - started)
+    summary["outputs"] = sorted(sinks) if sinks else ["-"]
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tagger.serving_model import ModelError, load_model
+
+    try:
+        if args.http:
+            if args.inputs:
+                raise UsageError("--http takes no INPUT files")
+            from tagger.http_server import run_server
+
+            return run_server(args.model, host=args.host, port=args.port,
+                              max_request_bytes=args.max_request_bytes, quiet=args.quiet)
+        model = load_model(args.model)
+        if not args.quiet:
+            kind = "tagger" if model.is_tagger else "classifier"
+            print(f"serve: {model.name} version {model.version} ({kind}, task {model.task}) "
+                  f"from {model.path}", file=sys.stderr)
+        summary = tag_files(args, model)
+    except (ModelError, UsageError) as error:
+        print(f"serve: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("serve: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `| head`: the reader went away, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    line = json.dumps(summary)
+    to_stdout = summary["outputs"] != ["-"]
+    print(line, file=sys.stdout if to_stdout else sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,196 @@
+"""Find, load and call exported SavedModels (TensorFlow only, no ``tagger`` model code).
+
+Layout (TensorFlow Serving's): ``<root>/<name>/<integer version>/saved_model.pb``.
+A model is a tagger when its ``serving_default`` signature has a ``tags``
+output, otherwise a classifier. Example::
+
+    model = load_model("models/ner_conll2003")   # highest version
+    out = model.predict(["Mr. Smith went to Paris."])  # dict of NumPy arrays
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SIGNATURE = "serving_default"
+
+
+class ModelError(Exception):
+    """A model folder that is missing, empty or not a loadable SavedModel."""
+
+
+def _versions(folder: Path) -> dict[int, Path]:
+    """Integer-named subfolders that hold a ``saved_model.pb``."""
+    found = {}
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.name.isdigit() and (child / "saved_model.pb").is_file():
+                found[int(child.name)] = child
+    return found
+
+
+def _version_of(folder: Path) -> tuple[str, int]:
+    """(model name, version) of a version folder ``<name>/<version>``."""
+    if folder.name.isdigit():
+        return folder.parent.name or "model", int(folder.name)
+    return folder.name or "model", 1
+
+
+def resolve_version_dir(path: str | Path) -> Path:
+    """``models/<name>`` -> its highest version folder; a version folder -> itself."""
+    folder = Path(path)
+    if not folder.exists():
+        raise ModelError(f"model folder not found: {folder}")
+    if not folder.is_dir():
+        raise ModelError(f"model path is not a folder: {folder}")
+    if (folder / "saved_model.pb").is_file():
+        return folder
+    versions = _versions(folder)
+    if not versions:
+        raise ModelError(
+            f"no SavedModel in {folder}: expected {folder}/<version>/saved_model.pb "
+            f"or {folder}/saved_model.pb"
+        )
+    return versions[max(versions)]
+
+
+def discover(path: str | Path) -> dict[str, dict[int, Path]]:
+    """Models to serve under ``path``: {name: {version: folder}}.
+
+    ``path`` may be a version folder (one model, one version), a model folder
+    ``<name>`` (all its versions) or a root holding several ``<name>/<version>``.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ModelError(f"model folder not found: {folder}")
+    if (folder / "saved_model.pb").is_file():
+        name, version = _version_of(folder.resolve())
+        return {name: {version: folder}}
+    own = _versions(folder)
+    if own:
+        return {folder.resolve().name: own}
+    models = {}
+    for child in sorted(folder.iterdir()):
+        versions = _versions(child)
+        if versions and not child.name.startswith("."):
+            models[child.name] = versions
+    if not models:
+        raise ModelError(f"no SavedModel found in {folder} (expected <name>/<version>/)")
+    return models
+
+
+@dataclass
+class SavedModel:
+    """A loaded SavedModel version and what its signatures look like."""
+
+    name: str
+    version: int
+    path: Path
+    loaded: object = field(repr=False)
+    config: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- signatures -----------------------------------------------------------
+    @property
+    def signatures(self) -> dict:
+        return dict(self.loaded.signatures)
+
+    def input_specs(self, signature: str = DEFAULT_SIGNATURE) -> dict:
+        """{input key: tf.TensorSpec} of a signature."""
+        return dict(self.loaded.signatures[signature].structured_input_signature[1])
+
+    def output_keys(self, signature: str = DEFAULT_SIGNATURE) -> list[str]:
+        return sorted(self.loaded.signatures[signature].structured_outputs)
+
+    @property
+    def is_tagger(self) -> bool:
+        return "tags" in self.output_keys()
+
+    @property
+    def task(self) -> str:
+        return str(self.config.get("task") or ("ner" if self.is_tagger else "classify"))
+
+    @property
+    def tokens_signature(self) -> str | None:
+        """Name of the signature taking pre-tokenized ``[None, None]`` strings, if any."""
+        for name in ("tag_tokens", "classify_tokens", *sorted(self.signatures)):
+            if name in self.signatures:
+                specs = self.input_specs(name)
+                if len(specs) == 1 and next(iter(specs.values())).shape.rank == 2:
+                    return name
+        return None
+
+    # -- calling --------------------------------------------------------------
+    def call(self, signature: str, inputs: dict) -> dict:
+        """Run one signature on a dict of tensors/arrays; returns {key: np.ndarray}.
+
+        Calls are serialized per model (see ``tagger.http_server`` for why).
+        """
+        import tensorflow as tf
+
+        fn = self.loaded.signatures[signature]
+        specs = self.input_specs(signature)
+        feeds = {key: tf.convert_to_tensor(value, dtype=specs[key].dtype)
+                 for key, value in inputs.items()}
+        with self.lock:
+            outputs = fn(**feeds)
+        return {key: value.numpy() for key, value in outputs.items()}
+
+    def predict(self, sentences: list[str]) -> dict:
+        """``serving_default`` on raw sentences."""
+        (key,) = self.input_specs(DEFAULT_SIGNATURE)
+        return self.call(DEFAULT_SIGNATURE, {key: list(sentences)})
+
+    def predict_tokens(self, tokens: list[list[str]]) -> dict:
+        """The pre-tokenized signature on token lists (padded here with "")."""
+        signature = self.tokens_signature
+        if signature is None:
+            raise ModelError(f"{self.path} has no signature for pre-tokenized input")
+        width = max((len(row) for row in tokens), default=0)
+        padded = [list(row) + [""] * (width - len(row)) for row in tokens]
+        (key,) = self.input_specs(signature)
+        import numpy as np
+
+        array = np.array(padded, dtype=object).reshape(len(padded), width)
+        return self.call(signature, {key: array})
+
+
+def _read_config(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "assets" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def load_version(folder: str | Path, name: str | None = None) -> SavedModel:
+    """Load one version folder; raises ModelError with a one-line reason."""
+    folder = Path(folder)
+    if not (folder / "saved_model.pb").is_file():
+        raise ModelError(f"not a SavedModel folder (no saved_model.pb): {folder}")
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(str(folder))
+    except Exception as error:  # noqa: BLE001 - any load failure is a broken model
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"cannot load SavedModel {folder}: {reason}") from None
+    if DEFAULT_SIGNATURE not in loaded.signatures:
+        raise ModelError(f"SavedModel {folder} has no {DEFAULT_SIGNATURE!r} signature")
+    config = _read_config(folder)
+    default_name, version = _version_of(folder.resolve())
+    if name is None:
+        name = default_name if folder.resolve().name.isdigit() else None
+        name = name or str(config.get("name") or default_name)
+    model = SavedModel(name, version, folder, loaded, config)
+    specs = model.input_specs(DEFAULT_SIGNATURE)
+    if len(specs) != 1 or next(iter(specs.values())).dtype != tf.string:
+        raise ModelError(f"SavedModel {folder}: {DEFAULT_SIGNATURE} must take one tf.string input")
+    return model
+
+
+def load_model(path: str | Path) -> SavedModel:
+    """``models/<name>`` (highest version) or a version folder -> SavedModel."""
+    return load_version(resolve_version_dir(path))
