@@ -1,0 +1,3 @@
+"""Layers shared by the models: CRF head, character encoder, stacked BiRNN encoder."""
+
+from tagger.layers.crf import CRF  # noqa: F401

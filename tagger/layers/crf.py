@@ -1,0 +1,369 @@
+"""Linear-chain conditional random field in ``keras.ops``.
+
+Three parts, as in flair: pure functions on tensors (the math), transition
+constraints for tagging schemes, and the :class:`CRF` layer that owns the
+weights. For emissions ``e`` of shape ``[B, T, K]``, a tag path ``y`` of length
+``L`` (the real steps; ``mask`` is right-padded) scores
+
+    s(y) = start[y_0] + sum_{t<L} e_t[y_t] + sum_{0<t<L} A[y_{t-1}, y_t] + end[y_{L-1}]
+
+with ``A = transitions`` (``A[i, j]``: from tag ``i`` to tag ``j``), and
+``p(y | e) = exp(s(y)) / Z`` with ``log Z = logsumexp_y s(y)``. All functions
+compute in float32 whatever the emission dtype, work eagerly, inside
+``tf.function`` (dynamic batch and time dims, ``T >= 1``) and in SavedModels.
+
+A sequence of length 0 (an all-False mask row) has, by definition, one empty
+path of score 0: ``log Z = 0``, score 0, log-likelihood 0 (no loss), decoded
+tags all 0 with best score 0 and marginals 0.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+# Added to forbidden transitions. Finite (unlike -inf) so logsumexp and its
+# gradient never meet inf - inf; exp(-1e4) is 0 in float32.
+CONSTRAINT_PENALTY = -1e4
+SCHEMES = ("iob1", "iob2", "bio", "bioes", "bilou")
+
+
+def _prepare(emissions, mask):
+    """Float32 emissions, a bool mask (all True if None) and lengths [B]."""
+    emissions = ops.cast(emissions, "float32")
+    if mask is None:
+        mask = ops.ones(ops.shape(emissions)[:2], dtype="bool")
+    mask = ops.cast(mask, "bool")
+    return emissions, mask, ops.sum(ops.cast(mask, "int32"), axis=1)
+
+
+def _scan_input(emissions, mask):
+    """Time-major ``[T, B, K + 1]``: the emissions with the mask as last channel.
+
+    One ``xs`` tensor on purpose: Keras' TensorFlow ``scan`` cannot trace
+    several ``xs`` with an unknown time dimension, and reading step ``t`` of a
+    captured tensor instead makes the backward pass quadratic in ``T``.
+    """
+    x = ops.concatenate([emissions, ops.cast(mask, "float32")[:, :, None]], axis=-1)
+    return ops.transpose(x, (1, 0, 2))
+
+
+def _split(x_t):
+    """Emissions ``[B, K]`` and mask ``[B, 1]`` of one step of the scan input."""
+    return x_t[:, :-1], x_t[:, -1:] > 0.5
+
+
+def _forward(emissions, mask, transitions, start):
+    """Forward algorithm. Returns alphas ``[T, B, K]`` (time-major).
+
+    ``alpha_0 = start + e_0``;
+    ``alpha_t[j] = logsumexp_i(alpha_{t-1}[i] + A[i, j]) + e_t[j]`` on real steps,
+    ``alpha_t = alpha_{t-1}`` on padded ones.
+    """
+    transitions = ops.cast(transitions, "float32")
+    start = ops.cast(start, "float32")
+
+    def step(carry, x_t):
+        alpha, t = carry
+        e_t, m_t = _split(x_t)
+        nxt = ops.logsumexp(alpha[:, :, None] + transitions[None], axis=1) + e_t
+        nxt = ops.where(t == 0, start[None] + e_t, nxt)
+        carry = (ops.where(m_t, nxt, alpha), t + 1)
+        return carry, carry
+
+    _, (alphas, _) = ops.scan(
+        step, (ops.zeros_like(emissions[:, 0]), 0), _scan_input(emissions, mask)
+    )
+    return alphas
+
+
+def crf_log_norm(emissions, mask, transitions, start, end):
+    """Log partition function ``log Z`` per sequence, float32 ``[B]``."""
+    emissions, mask, lengths = _prepare(emissions, mask)
+    alphas = _forward(emissions, mask, transitions, start)
+    log_z = ops.logsumexp(alphas[-1] + ops.cast(end, "float32")[None], axis=1)
+    return ops.where(lengths > 0, log_z, 0.0)
+
+
+def crf_sequence_score(emissions, tags, mask, transitions, start, end):
+    """Score ``s(y)`` of the tag paths ``tags`` ``[B, T]``, float32 ``[B]``.
+
+    Tags at padded positions are ignored (any value, e.g. -1, is fine).
+    """
+    emissions, mask, lengths = _prepare(emissions, mask)
+    num_tags = ops.shape(emissions)[-1]
+    tags = ops.where(mask, ops.cast(tags, "int32"), 0)
+    maskf = ops.cast(mask, "float32")
+    emit = ops.take_along_axis(emissions, tags[:, :, None], axis=2)[:, :, 0]
+    pairs = tags[:, :-1] * num_tags + tags[:, 1:]
+    trans = ops.take(ops.reshape(ops.cast(transitions, "float32"), (-1,)), pairs)
+    last = ops.take_along_axis(tags, ops.maximum(lengths - 1, 0)[:, None], axis=1)[:, 0]
+    score = (
+        ops.sum(emit * maskf, axis=1)
+        + ops.sum(trans * maskf[:, 1:] * maskf[:, :-1], axis=1)
+        + ops.take(ops.cast(start, "float32"), tags[:, 0])
+        + ops.take(ops.cast(end, "float32"), last)
+    )
+    return ops.where(lengths > 0, score, 0.0)
+
+
+def crf_log_likelihood(emissions, tags, mask, transitions, start, end):
+    """``log p(tags | emissions) = s(tags) - log Z``, float32 ``[B]`` (<= 0)."""
+    score = crf_sequence_score(emissions, tags, mask, transitions, start, end)
+    return score - crf_log_norm(emissions, mask, transitions, start, end)
+
+
+def crf_marginals(emissions, mask, transitions, start, end):
+    """Posterior marginals ``p(y_t = k | e)``, float32 ``[B, T, K]``.
+
+    Forward-backward: ``p_t(k) = exp(alpha_t[k] + beta_t[k] - log Z)`` where
+    ``beta`` runs the same recursion from the end of each sequence,
+    ``beta_{L-1} = end``, ``beta_{t-1}[i] = logsumexp_j(A[i, j] + e_t[j] + beta_t[j])``
+    (padded steps carry beta unchanged). Rows sum to 1 at real steps, 0 elsewhere.
+    """
+    emissions, mask, lengths = _prepare(emissions, mask)
+    alphas = _forward(emissions, mask, transitions, start)
+    transitions = ops.cast(transitions, "float32")
+    end = ops.cast(end, "float32")
+
+    def back(beta, x_t):
+        e_t, m_t = _split(x_t)
+        prev = ops.logsumexp(transitions[None] + (e_t + beta)[:, None, :], axis=2)
+        return ops.where(m_t, prev, beta), beta
+
+    init = ops.zeros_like(emissions[:, 0]) + end[None]
+    _, betas = ops.scan(back, init, _scan_input(emissions, mask), reverse=True)
+    log_z = ops.logsumexp(alphas[-1] + end[None], axis=1)
+    log_p = alphas + betas - log_z[None, :, None]
+    marginals = ops.where(mask[:, :, None], ops.exp(ops.transpose(log_p, (1, 0, 2))), 0.0)
+    return marginals
+
+
+def viterbi_decode(emissions, mask, transitions, start, end):
+    """Best tag paths: ``(tags int32 [B, T], best_score float32 [B])``.
+
+    ``delta_t[j] = max_i(delta_{t-1}[i] + A[i, j]) + e_t[j]`` with backpointers
+    ``argmax_i``; padded steps carry ``delta`` and get identity backpointers,
+    so backtracking from ``argmax(delta_{T-1} + end)`` passes through them
+    unchanged. Padded positions of ``tags`` are 0.
+    """
+    emissions, mask, lengths = _prepare(emissions, mask)
+    transitions = ops.cast(transitions, "float32")
+    start = ops.cast(start, "float32")
+    identity = ops.arange(ops.shape(emissions)[-1], dtype="int32")[None]
+
+    def step(carry, x_t):
+        (delta, _), t = carry
+        e_t, m_t = _split(x_t)
+        scores = delta[:, :, None] + transitions[None]
+        nxt = ops.where(t == 0, start[None] + e_t, ops.max(scores, axis=1) + e_t)
+        keep = ops.logical_and(m_t, t > 0)
+        pointers = ops.where(keep, ops.cast(ops.argmax(scores, axis=1), "int32"), identity)
+        carry = ((ops.where(m_t, nxt, delta), pointers), t + 1)
+        return carry, carry
+
+    zeros = ops.zeros_like(emissions[:, 0])
+    init = ((zeros, ops.cast(zeros, "int32")), 0)
+    ((delta, _), _), ((_, pointers), _) = ops.scan(step, init, _scan_input(emissions, mask))
+    final = delta + ops.cast(end, "float32")[None]
+
+    def backtrack(tag, pointers_t):
+        prev = ops.take_along_axis(pointers_t, tag[:, None], axis=1)[:, 0]
+        return prev, tag
+
+    last = ops.cast(ops.argmax(final, axis=1), "int32")
+    _, tags = ops.scan(backtrack, last, pointers, reverse=True)
+    tags = ops.where(mask, ops.transpose(tags, (1, 0)), 0)
+    return tags, ops.where(lengths > 0, ops.max(final, axis=1), 0.0)
+
+
+def _parse_tag(tag, scheme, prefixes):
+    if tag == "O":
+        return "O", None
+    prefix, sep, entity = str(tag).partition("-")
+    prefix = {"L": "E", "U": "S"}.get(prefix, prefix) if scheme == "bilou" else prefix
+    if not sep or not entity or prefix not in prefixes:
+        raise ValueError(
+            f"Tag {tag!r} does not fit scheme {scheme!r}: expected 'O' or "
+            f"'<prefix>-<type>' with prefix in {sorted(prefixes)}."
+        )
+    return prefix, entity
+
+
+def allowed_transitions(tag_names, scheme):
+    """Boolean masks ``(transitions [K, K], start [K], end [K])`` for a scheme.
+
+    ``scheme``: "iob2" (= "bio"), "iob1", or "bioes" (= "bilou", with L/U for
+    E/S). Same rules as AllenNLP's ``allowed_transitions``: e.g. in IOB2
+    ``I-X`` may only follow ``B-X`` or ``I-X``, never ``O``, ``I-Y``, or the start.
+    """
+    scheme = str(scheme).lower()
+    if scheme not in SCHEMES:
+        raise ValueError(f"Unknown tagging scheme: {scheme!r}. Expected one of {SCHEMES}.")
+    prefixes = {"iob1": "BI", "iob2": "BI", "bio": "BI"}.get(scheme, "BIES")
+    parsed = [_parse_tag(tag, scheme, set(prefixes)) for tag in tag_names]
+    k = len(parsed)
+    allowed = np.zeros((k, k), dtype=bool)
+    for i, (p_from, e_from) in enumerate(parsed):
+        for j, (p_to, e_to) in enumerate(parsed):
+            same = e_from == e_to
+            if scheme == "iob1":
+                ok = p_to in "OI" or (p_to == "B" and p_from in "BI" and same)
+            elif scheme in ("iob2", "bio"):
+                ok = p_to in "OB" or (p_to == "I" and p_from in "BI" and same)
+            else:
+                ok = (p_from in "OES" and p_to in "OBS") or (
+                    p_from in "BI" and p_to in "IE" and same
+                )
+            allowed[i, j] = ok
+    if scheme == "iob1":
+        start = [p in "OI" for p, _ in parsed]
+    elif scheme in ("iob2", "bio"):
+        start = [p in "OB" for p, _ in parsed]
+    else:
+        start = [p in "OBS" for p, _ in parsed]
+    end = [p in ("OBI" if prefixes == "BI" else "OES") for p, _ in parsed]
+    return allowed, np.array(start, dtype=bool), np.array(end, dtype=bool)
+
+
+@keras.saving.register_keras_serializable(package="tagger")
+class CRF(keras.layers.Layer):
+    """Linear-chain CRF head: transition weights, loss and decoding.
+
+    ``call(emissions, mask=None)`` returns the emissions unchanged (and passes
+    the mask on), so a functional model can output them and train with
+    :meth:`crf_loss`; decoding is a separate method, usable in a serving graph.
+    Forbidden transitions of ``scheme`` get ``CONSTRAINT_PENALTY`` added to
+    their weights, in training and decoding alike (gold tags must follow the
+    scheme, e.g. convert CoNLL-2003 IOB1 to IOB2 first or use ``"iob1"``).
+
+    Args:
+        num_tags: Number of tags ``K`` (last dim of the emissions).
+        tag_names: Optional list of ``K`` tag strings ("O", "B-PER", ...).
+        scheme: Optional constraint scheme, see :func:`allowed_transitions`;
+            needs ``tag_names``.
+        transitions_initializer: Initializer of all three weights (small
+            uniform by default).
+        transitions_regularizer: Optional regularizer of all three weights.
+
+    Example:
+
+    >>> crf = CRF(3, tag_names=["O", "B-X", "I-X"], scheme="iob2")
+    >>> emissions = keras.random.normal((2, 5, 3))
+    >>> mask = keras.ops.arange(5)[None] < keras.ops.array([[5], [2]])
+    >>> _ = crf(emissions, mask=mask)
+    >>> tags, scores = crf.decode(emissions, mask)
+    >>> loss = crf.crf_loss(emissions, tags, mask)
+    """
+
+    def __init__(
+        self,
+        num_tags,
+        tag_names=None,
+        scheme=None,
+        transitions_initializer="random_uniform",
+        transitions_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(num_tags, bool) or not isinstance(num_tags, int | np.integer) or num_tags < 1:
+            raise ValueError(f"Received an invalid value for `num_tags`: {num_tags!r}.")
+        if tag_names is not None:
+            tag_names = [str(name) for name in tag_names]
+            if len(tag_names) != num_tags or len(set(tag_names)) != num_tags:
+                raise ValueError(
+                    f"`tag_names` must be {num_tags} distinct names (num_tags), "
+                    f"received: {tag_names}."
+                )
+        if scheme is not None:
+            if tag_names is None:
+                raise ValueError(f"`scheme={scheme!r}` needs `tag_names`.")
+            scheme = str(scheme).lower()
+            self._allowed = allowed_transitions(tag_names, scheme)
+        self.num_tags = int(num_tags)
+        self.tag_names = tag_names
+        self.scheme = scheme
+        self.transitions_initializer = keras.initializers.get(transitions_initializer)
+        self.transitions_regularizer = keras.regularizers.get(transitions_regularizer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        if input_shape[-1] is not None and input_shape[-1] != self.num_tags:
+            raise ValueError(
+                f"CRF with num_tags={self.num_tags} got emissions of shape {input_shape}."
+            )
+
+        def weight(name, shape):
+            return self.add_weight(
+                name=name,
+                shape=shape,
+                initializer=self.transitions_initializer,
+                regularizer=self.transitions_regularizer,
+                autocast=False,
+            )
+
+        self.transitions = weight("transitions", (self.num_tags, self.num_tags))
+        self.start_transitions = weight("start_transitions", (self.num_tags,))
+        self.end_transitions = weight("end_transitions", (self.num_tags,))
+
+    def call(self, emissions, mask=None):
+        return emissions
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def potentials(self):
+        """``(transitions, start, end)`` float32, with the constraint penalty added."""
+        weights = [self.transitions, self.start_transitions, self.end_transitions]
+        weights = [ops.cast(w, "float32") for w in weights]
+        if self.scheme is None:
+            return tuple(weights)
+        return tuple(
+            w + ops.convert_to_tensor(np.where(ok, 0.0, CONSTRAINT_PENALTY).astype("float32"))
+            for w, ok in zip(weights, self._allowed, strict=True)
+        )
+
+    def log_likelihood(self, emissions, tags, mask=None):
+        """``log p(tags | emissions)`` per sequence, float32 ``[B]``."""
+        return crf_log_likelihood(emissions, tags, mask, *self.potentials())
+
+    def crf_loss(self, emissions, tags, mask=None, per_token=False):
+        """Mean negative log-likelihood over sequences (or over real tokens)."""
+        nll = -ops.sum(self.log_likelihood(emissions, tags, mask))
+        if not per_token:
+            return nll / ops.cast(ops.shape(emissions)[0], "float32")
+        _, mask, lengths = _prepare(emissions, mask)
+        return nll / ops.maximum(ops.cast(ops.sum(lengths), "float32"), 1.0)
+
+    def marginals(self, emissions, mask=None):
+        """Posterior ``p(y_t = k | emissions)``, float32 ``[B, T, K]``."""
+        return crf_marginals(emissions, mask, *self.potentials())
+
+    def decode(self, emissions, mask=None):
+        """Viterbi tags int32 ``[B, T]`` and per-token scores float32 ``[B, T]``.
+
+        A token's score is the marginal probability of its decoded tag (0 on
+        padding), i.e. the model's confidence in that tag at that position.
+        """
+        potentials = self.potentials()
+        tags, _ = viterbi_decode(emissions, mask, *potentials)
+        marginals = crf_marginals(emissions, mask, *potentials)
+        return tags, ops.take_along_axis(marginals, tags[:, :, None], axis=2)[:, :, 0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_tags": self.num_tags,
+                "tag_names": self.tag_names,
+                "scheme": self.scheme,
+                "transitions_initializer": keras.initializers.serialize(
+                    self.transitions_initializer
+                ),
+                "transitions_regularizer": keras.regularizers.serialize(
+                    self.transitions_regularizer
+                ),
+            }
+        )
+        return config
