@@ -69,10 +69,12 @@ def make_rnn(name: str, units: int, bidirectional: bool = False, **kwargs) -> Se
         units: Size of the hidden state (per direction).
         bidirectional: Run both directions in one time loop.
         **kwargs: ``return_sequences``, ``return_state``, ``go_backwards``,
-            ``zero_output_for_mask`` and ``name`` go to the layer; everything
-            else goes to the cell.
+            ``zero_output_for_mask`` and ``name`` go to the layer, ``dtype``
+            to both; everything else goes to the cell.
     """
     layer_kwargs = {k: kwargs.pop(k) for k in _SEQUENCE_ARGS if k in kwargs}
+    if "dtype" in kwargs:  # the layer and its cell compute in the same dtype
+        layer_kwargs["dtype"] = kwargs["dtype"]
     cell = make_cell(name, units, **kwargs)
     return SequenceRNN(cell, bidirectional=bidirectional, **layer_kwargs)
 
