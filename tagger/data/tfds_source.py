@@ -1,0 +1,95 @@
+"""The TFDS path of the registry: TFDS examples -> TaggedSentence / TextExample.
+
+:func:`splits_from_builder` is the one conversion from a prepared TFDS
+builder, used for real downloads (:func:`load_splits`) and for the local
+builders of :mod:`tagger.data.tfds_local`, so a test can check that both
+paths give the same examples. Per dataset:
+
+- conll2003: ``tokens`` + the ``ner``/``pos``/``chunks`` class names; ner and
+  chunk tags converted to IOB2.
+- ud_english: words only: TFDS's reader keeps multiword-token ranges and empty
+  nodes as tokens; they are the lines whose ``head`` is not a number.
+  (TFDS ships UD 2.10; the local files here are UD 2.16.)
+- sst2: ``sentence`` split on whitespace, ``label`` name; GLUE's unlabeled
+  ``test`` split is left out and ``validation`` is the dev split.
+- trec: ``text`` split on whitespace; label ``COARSE:fine`` (the registry
+  coarsens it for the coarse task).
+- imdb / ag_news: raw text tokenized with :func:`tagger.data.tokenizer.tokenize_text`
+  (ag_news: title, a space, description); ``unsupervised`` left out.
+
+TFDS's ``validation`` split is called ``dev`` here.
+"""
+
+from __future__ import annotations
+
+from tagger.data.examples import TaggedSentence, TextExample
+from tagger.data.schemes import iob1_to_iob2
+
+_CONLL2003_COLUMNS = {"ner": "ner", "pos": "pos", "chunk": "chunks"}
+_SKIP = {"sst2": ("test",), "imdb": ("unsupervised",)}
+
+
+def load_splits(name: str, task: str, tfds_data_dir: str | None = None) -> dict[str, list]:
+    """Downloads (if needed) and converts the TFDS release of ``name``."""
+    import tensorflow_datasets as tfds
+
+    from tagger.data.registry import DATASETS
+
+    builder = tfds.builder(DATASETS[name].tfds_name, data_dir=tfds_data_dir)
+    builder.download_and_prepare()
+    return splits_from_builder(name, task, builder)
+
+
+def splits_from_builder(name: str, task: str, builder) -> dict[str, list]:
+    """All splits of a prepared TFDS ``builder`` as this package's examples."""
+    import tensorflow_datasets as tfds
+
+    features = builder.info.features
+    splits = {}
+    for tfds_split in builder.info.splits:
+        if tfds_split in _SKIP.get(name, ()):
+            continue
+        dataset = builder.as_dataset(split=tfds_split, shuffle_files=False)
+        split = "dev" if tfds_split == "validation" else tfds_split
+        splits[split] = [convert_example(name, task, ex, features) for ex in tfds.as_numpy(dataset)]
+    return splits
+
+
+def convert_example(name: str, task: str, ex: dict, features) -> TaggedSentence | TextExample:
+    """One TFDS example (NumPy values) of dataset ``name`` -> our example."""
+    if name == "conll2003":
+        column = _CONLL2003_COLUMNS[task]
+        names = features[column].feature.names
+        tags = [names[i] for i in ex[column]]
+        if task != "pos":
+            tags = iob1_to_iob2(tags)
+        return TaggedSentence(_texts(ex["tokens"]), tuple(tags))
+    if name == "ud_english":
+        names = features["upos"].feature.names
+        keep = [h.isdigit() for h in _texts(ex["head"])]
+        tokens = [t for t, k in zip(_texts(ex["tokens"]), keep, strict=True) if k]
+        upos = [names[i] for i, k in zip(ex["upos"], keep, strict=True) if k]
+        return TaggedSentence(tuple(tokens), tuple(upos))
+    if name == "sst2":
+        label = features["label"].names[ex["label"]]
+        return TextExample(tuple(_text(ex["sentence"]).split()), label)
+    if name == "trec":
+        coarse = features["label-coarse"].names[ex["label-coarse"]]
+        fine = features["label-fine"].names[ex["label-fine"]]
+        return TextExample(tuple(_text(ex["text"]).split()), f"{coarse}:{fine}")
+    from tagger.data.tokenizer import tokenize_text
+
+    label = features["label"].names[ex["label"]]
+    if name == "ag_news":
+        text = f"{_text(ex['title'])} {_text(ex['description'])}"
+    else:
+        text = _text(ex["text"])
+    return TextExample(tuple(tokenize_text(text)), label)
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _texts(values) -> tuple[str, ...]:
+    return tuple(_text(v) for v in values)
