@@ -39,7 +39,7 @@ def _ends_sentence(text: str, start: int, end: int) -> bool:
         return True  # ! ? … or an ellipsis "..."
     word = text[:start].rsplit(None, 1)[-1] if text[:start].strip() else ""
     word = word.lstrip("\"'“‘([")
-    if word.lower() in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+    if word.lower() in ABBREVIATIONS or (len(word) == 1 and word.isupper()):
         return False  # "Mr. Smith", initials "J. Smith"
     return not ("." in word and all(len(p) <= 2 for p in word.split(".")))  # "U.S", "e.g"
 
