@@ -37,8 +37,12 @@ def tagging_dataset(
     bucket: bool = True,
     deterministic: bool = True,
     repeat: bool = False,
+    num_buckets: int = 16,
 ) -> tf.data.Dataset:
-    """Batches of ``(tokens [B, T] string, tag_ids [B, T] int32)``; see module doc."""
+    """Batches of ``(tokens [B, T] string, tag_ids [B, T] int32)``; see module doc.
+
+    ``num_buckets`` length buckets are cut at quantiles of the sentence lengths.
+    """
     index = _vocab_index(tag_vocab, "tag")
     try:
         ids = [index[tag] for s in sentences for tag in s.tags]
@@ -50,8 +54,8 @@ def tagging_dataset(
     )
     tags = tf.RaggedTensor.from_row_lengths(tf.constant(ids, tf.int32), lengths)
     data = tf.data.Dataset.from_tensor_slices((tokens, tags))
-    return _batch(data, lengths, batch_size, shuffle, seed, bucket, deterministic, repeat,
-                  padded_shapes=([None], [None]), padding_values=("", 0))
+    return _batch(data, lengths, batch_size, shuffle, seed, bucket and num_buckets, deterministic,
+                  repeat, padded_shapes=([None], [None]), padding_values=("", 0))
 
 
 def classification_dataset(
@@ -63,6 +67,7 @@ def classification_dataset(
     bucket: bool = True,
     deterministic: bool = True,
     repeat: bool = False,
+    num_buckets: int = 16,
 ) -> tf.data.Dataset:
     """Batches of ``(tokens [B, T] string, label_ids [B] int32)``; see module doc."""
     index = _vocab_index(label_vocab, "label")
@@ -75,11 +80,11 @@ def classification_dataset(
         tf.constant([t for x in examples for t in x.tokens] or [""][:0], tf.string), lengths
     )
     data = tf.data.Dataset.from_tensor_slices((tokens, tf.constant(labels, tf.int32)))
-    return _batch(data, lengths, batch_size, shuffle, seed, bucket, deterministic, repeat,
-                  padded_shapes=([None], []), padding_values=("", 0))
+    return _batch(data, lengths, batch_size, shuffle, seed, bucket and num_buckets, deterministic,
+                  repeat, padded_shapes=([None], []), padding_values=("", 0))
 
 
-def bucket_boundaries(lengths: Sequence[int], buckets: int = 10) -> list[int]:
+def bucket_boundaries(lengths: Sequence[int], buckets: int = 16) -> list[int]:
     """Upper bounds (exclusive) of length buckets at quantiles of ``lengths``."""
     if len(lengths) == 0:
         return [2]
@@ -123,7 +128,7 @@ def _batch(data, lengths, batch_size, shuffle, seed, bucket, deterministic, repe
     # slices of a RaggedTensor come out as rank-0-ragged specs; make them plain tensors
     data = data.map(_dense, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     if bucket:
-        bounds = bucket_boundaries(lengths)
+        bounds = bucket_boundaries(lengths, int(bucket))
         data = data.bucket_by_sequence_length(
             lambda tokens, _: tf.shape(tokens)[0],
             bucket_boundaries=bounds,
