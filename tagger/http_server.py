@@ -73,12 +73,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ---------------------------------------------------------------
     def _discard_body(self, limit: int = 1 << 20) -> None:
-        """Read an unread request body (up to ``limit``) so closing does not reset the
-        connection before the client reads our answer."""
+        """Read an unread request body (if at most ``limit``) so that closing the socket
+        does not reset the connection before the client reads our answer."""
         length = self.headers.get("Content-Length", "") if self.headers else ""
-        if self._body_pending and length.strip().isdigit():
+        if self._body_pending and length.strip().isdigit() and int(length) <= limit:
             self._body_pending = False
-            left = min(int(length), limit)
+            left = int(length)
             try:
                 self.connection.settimeout(1.0)
                 while left > 0 and (chunk := self.rfile.read1(min(left, 65536))):

@@ -7,6 +7,13 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Serving never builds Keras models: skip the suite-wide Keras reset (it costs a
+    garbage collection per test with SavedModels loaded)."""
+    yield
+
+
 @pytest.fixture(scope="session")
 def models_root(tmp_path_factory) -> Path:
     from tests.serving.fixtures import build_models_root

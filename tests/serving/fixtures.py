@@ -8,7 +8,8 @@ tested against the contract, not against a trained network:
   the input) and tags every capitalized token that is not sentence-initial as
   an entity (``B-``/``I-``); the entity type is ``PER`` in version 1 and
   ``ORG`` in version 2. Scores: 0.9 for entities, 0.6 for ``O``, 0 at padding.
-- classifier: a label from a hash of the stripped sentence (3 classes).
+- classifier: a label from a hash of the stripped sentence (3 classes), plus a
+  one-output ``label_only`` signature (not in the contract) for the REST rules.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ class FixtureClassifier(tf.Module):
             "classes": classes,
         }
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="sentences")])
+    def label_only(self, sentences):
+        """One output: TensorFlow Serving answers bare values for it."""
+        return {"label": self.serve(sentences)["label"]}
+
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")])
     def classify_tokens(self, tokens):
         return self.serve(tf.strings.strip(tf.strings.reduce_join(tokens, axis=1, separator=" ")))
@@ -109,7 +115,8 @@ def save_tagger(folder: Path, entity_type: str = "PER", name: str = "ner") -> Pa
 def save_classifier(folder: Path, name: str = "sentiment") -> Path:
     module = FixtureClassifier()
     tf.saved_model.save(module, str(folder), signatures={
-        "serving_default": module.serve, "classify_tokens": module.classify_tokens})
+        "serving_default": module.serve, "classify_tokens": module.classify_tokens,
+        "label_only": module.label_only})
     _write_assets(folder, name, "classify", CLASSES)
     return folder
 
