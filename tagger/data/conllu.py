@@ -58,12 +58,12 @@ def read_conllu(path: str | Path, keep_all_lines: bool = False) -> list[UDSenten
     words: list[list[str]] = []
     every: list[tuple[str, ...]] = []
     meta: dict[str, str] = {}
-    start = 0
+    start = pending = 0  # pending: token lines (of any kind) in the current sentence
     for number, line in enumerate(lines, 1):
         if not line.strip():
-            if words or every:
+            if pending:
                 sentences.append(_sentence(path, words, every, meta, start, number))
-            words, every, meta = [], [], {}
+            words, every, meta, pending = [], [], {}, 0
             continue
         if line.startswith("#"):
             key, sep, value = line[1:].partition("=")
@@ -77,6 +77,7 @@ def read_conllu(path: str | Path, keep_all_lines: bool = False) -> list[UDSenten
                 f"expected 10 tab-separated columns ({_COLUMNS}), got {len(fields)}: {line!r}",
             )
         id_ = fields[0]
+        pending += 1
         if id_.isdigit() and id_[0] != "0":
             if int(id_) != len(words) + 1:
                 raise DataFormatError(
@@ -100,7 +101,7 @@ def read_conllu(path: str | Path, keep_all_lines: bool = False) -> list[UDSenten
             )
         if keep_all_lines:
             every.append(tuple(fields[i] for i in (0, 1, 2, 3, 4, 6, 7)))
-    if words or every:
+    if pending:
         sentences.append(_sentence(path, words, every, meta, start, len(lines) + 1))
     if not sentences:
         raise DataFormatError(path, None, f"no sentences found, expected {_COLUMNS} lines")
