@@ -44,19 +44,19 @@ def _cell_class(name: str) -> type[RecurrentCell]:
         ) from None
 
 
-def make_cell(name: str, units: int, **kwargs) -> RecurrentCell:
+def make_cell(name: str, units: int, /, **kwargs) -> RecurrentCell:
     """A fresh cell usable in ``keras.layers.RNN`` and ``keras.layers.Bidirectional``.
 
     Args:
         name: A key of ``CELLS``.
         units: Size of the hidden state.
         **kwargs: The cell's own arguments (``dropout``, ``activation``,
-            ``reset_after``, initializers, ...).
+            ``reset_after``, initializers, ...); ``name=`` names the cell.
     """
     return _cell_class(name)(units, **kwargs)
 
 
-def make_rnn(name: str, units: int, bidirectional: bool = False, **kwargs) -> SequenceRNN:
+def make_rnn(name: str, units: int, /, bidirectional: bool = False, **kwargs) -> SequenceRNN:
     """The fast sequence layer for cell ``name``.
 
     Computes the same function as ``keras.layers.RNN(make_cell(name, units))``

@@ -1,0 +1,153 @@
+"""Training configuration: one frozen dataclass, the CLI flags derive from it.
+
+Defaults are the best configuration found so far for CoNLL-2003 NER, so a
+bare ``python train.py --task ner --dataset conll2003`` trains the best model.
+The resolved configuration is saved as JSON beside every trained model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import get_type_hints
+
+CHOICES = {
+    "head": ("crf", "softmax"),
+    "char_encoder": ("cnn", "rnn", "none"),
+    "pooling": ("max", "mean", "last", "attention"),
+    "optimizer": ("adam", "nadam", "sgd"),
+    "schedule": ("constant", "cosine", "linear"),
+    "distribute": ("none", "mirrored", "multi-worker"),
+}
+
+
+def _f(default, help_):
+    return field(default=default, metadata={"help": help_})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run."""
+
+    # what to learn
+    task: str = _f("ner", "task: ner, pos, chunk, classify, coarse, fine (per dataset)")
+    dataset: str = _f("conll2003", "dataset name (python -m tagger inspect --help lists them)")
+    data_dir: str | None = _f(None, "folder with one sub-folder of release files per dataset "
+                                    "(default: $TAGGER_DATA_DIR, else TFDS)")
+    # model
+    cell: str = _f("lstm", "recurrent cell (tagger.cells.CELLS)")
+    units: int = _f(200, "units per direction of each recurrent layer")
+    layers: int = _f(1, "stacked bidirectional recurrent layers")
+    word_dim: int = _f(100, "word embedding size")
+    min_word_freq: int = _f(1, "words seen fewer times in training become OOV")
+    lowercase: bool = _f(True, "lowercase words for the word embedding (casing is a feature)")
+    word_dropout: float = _f(0.05, "probability of replacing a training word by OOV")
+    char_encoder: str = _f("cnn", "character encoder: cnn, rnn (a BiRNN of --cell) or none")
+    char_dim: int = _f(30, "character embedding size")
+    char_units: int = _f(50, "CNN filters, or units per direction of the char BiRNN")
+    casing_dim: int = _f(8, "casing feature embedding size (0 to disable)")
+    dropout: float = _f(0.5, "dropout on embeddings and between recurrent layers")
+    recurrent_dropout: float = _f(0.0, "variational dropout on h_{t-1}")
+    head: str = _f("crf", "tagger output layer: crf or softmax")
+    pooling: str = _f("max", "classifier pooling over BiRNN states")
+    # optimization
+    optimizer: str = _f("nadam", "optimizer")
+    learning_rate: float = _f(2e-3, "peak learning rate")
+    schedule: str = _f("cosine", "learning-rate schedule after warmup")
+    warmup_steps: int = _f(200, "linear warmup steps")
+    clipnorm: float = _f(5.0, "clip the global gradient norm (0 to disable)")
+    batch_size: int = _f(32, "sentences per batch")
+    epochs: int = _f(30, "maximum epochs")
+    patience: int = _f(6, "stop after this many epochs without dev improvement")
+    max_steps: int = _f(0, "stop after this many training steps (0: no limit)")
+    seed: int = _f(0, "random seed (weights, shuffling, dropout)")
+    # output
+    name: str | None = _f(None, "model name (default: <task>-<dataset>-<cell>)")
+    models_dir: str = _f("models", "root of exported models")
+    runs_dir: str = _f("runs", "checkpoints, TensorBoard logs and reports of runs")
+    distribute: str = _f("none", "tf.distribute strategy: none, mirrored, multi-worker")
+
+    def __post_init__(self):
+        for key, choices in CHOICES.items():
+            if getattr(self, key) not in choices:
+                raise ValueError(f"--{key.replace('_', '-')} must be one of {choices}. "
+                                 f"Received: {getattr(self, key)!r}")
+        for key in ("units", "layers", "word_dim", "batch_size", "epochs", "min_word_freq"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"--{key.replace('_', '-')} must be >= 1. "
+                                 f"Received: {getattr(self, key)!r}")
+        for key in ("dropout", "recurrent_dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ValueError(f"--{key.replace('_', '-')} must be in [0, 1). "
+                                 f"Received: {getattr(self, key)!r}")
+
+    @property
+    def model_name(self) -> str:
+        return self.name or f"{self.task}-{self.dataset}-{self.cell}"
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per TrainConfig field, typed and documented from the dataclass."""
+    hints = get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        kind = hints[f.name]
+        base = next((t for t in getattr(kind, "__args__", (kind,)) if t is not type(None)), str)
+        converter = _parse_bool if base is bool else base
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=converter,
+            default=argparse.SUPPRESS,
+            choices=CHOICES.get(f.name),
+            metavar=None if f.name in CHOICES else f.name.upper(),
+            help=f"{f.metadata['help']} (default: {f.default})",
+        )
+
+
+def load_config_file(path: str | Path) -> dict:
+    """Fields from a JSON or YAML file (``.yaml``/``.yml`` read as YAML)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read config file ({error.strerror})") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        else:
+            values = json.loads(text)
+    except Exception as error:  # the parsers' own messages name line and column
+        raise ValueError(f"{path}: not valid {path.suffix[1:] or 'JSON'}: {error}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of config fields, got {type(values).__name__}")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown config fields {unknown}; known: {sorted(known)}")
+    return values
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Defaults, then ``--config FILE``, then explicit flags (last wins)."""
+    values = {}
+    if getattr(args, "config", None):
+        values.update(load_config_file(args.config))
+    values.update({k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__})
+    return TrainConfig(**values)

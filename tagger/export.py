@@ -1,0 +1,172 @@
+"""Export trained models as self-contained, versioned SavedModels.
+
+``models/<name>/<version>/`` (integer versions, as TensorFlow Serving
+expects) holds a SavedModel whose signatures take raw strings:
+
+- taggers: ``serving_default(sentences: string[None])`` tokenizes in-graph
+  (core ``tf.strings`` ops, the same rules as training-time raw text) and
+  returns ``tokens``, ``tags`` (``string[B, T]``, "" padded), ``scores``
+  (``float32[B, T]``) and ``lengths`` (``int32[B]``); ``tag_tokens(tokens:
+  string[None, None])`` takes pre-tokenized input.
+- classifiers: ``serving_default(sentences)`` and ``classify_tokens(tokens)``
+  return ``label`` (``string[B]``), ``probabilities`` (``float32[B, C]``) and
+  ``classes`` (``string[B, C]``).
+
+``assets/`` holds ``labels.txt``, ``config.json``, ``metrics.json`` and
+``MODEL_CARD.md``. A version folder is written under a temporary name and
+renamed into place, so a reader never sees half an export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import keras
+import tensorflow as tf
+
+from tagger.data.tokenizer import tokenize
+
+
+def _pad_tokens(ragged):
+    """Ragged tokens -> dense ``[B, max(T, 1)]`` padded with ""."""
+    dense = ragged.to_tensor(default_value="")
+    width = tf.maximum(tf.shape(dense)[1], 1)
+    return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]], constant_values="")
+
+
+def _tagger_outputs(model, tag_names):
+    names = tf.constant(list(tag_names))
+
+    def outputs(tokens):
+        mask = tf.not_equal(tokens, "")
+        tag_ids, scores = model.decode(tokens)
+        tags = tf.where(mask, tf.gather(names, tag_ids), "")
+        return {"tokens": tokens, "tags": tags, "scores": tf.cast(scores, tf.float32),
+                "lengths": tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)}
+
+    return outputs
+
+
+def _classifier_outputs(model, class_names):
+    names = tf.constant(list(class_names))
+
+    def outputs(tokens):
+        probabilities = tf.nn.softmax(tf.cast(model(tokens, training=False), tf.float32))
+        label = tf.gather(names, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
+        classes = tf.tile(names[None, :], [tf.shape(tokens)[0], 1])
+        return {"label": label, "probabilities": probabilities, "classes": classes}
+
+    return outputs
+
+
+def next_version(model_root: Path) -> int:
+    versions = [int(p.name) for p in model_root.glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def model_card(config: dict, metrics: dict) -> str:
+    dev = metrics.get("dev", {})
+    lines = [
+        f"# {config.get('name') or 'model'}", "",
+        f"- task: {metrics.get('task')} on {metrics.get('dataset')} "
+        f"({metrics.get('source')} data)",
+        f"- cell: {config.get('cell')}, {config.get('layers')} bidirectional layer(s) of "
+        f"{config.get('units')} units per direction; head: {config.get('head')}; "
+        f"char encoder: {config.get('char_encoder')}",
+        f"- trained {metrics.get('epochs_run')} epochs ({metrics.get('train_seconds')} s), "
+        f"best dev epoch {metrics.get('best_epoch')}, seed {config.get('seed')}",
+        "- dev: " + ", ".join(f"{k} {dev[k]:.4f}" for k in ("f1", "precision", "recall",
+                                                           "accuracy", "macro_f1") if k in dev),
+    ]
+    if "test" in metrics:
+        test = metrics["test"]
+        lines.append("- test: " + ", ".join(f"{k} {test[k]:.4f}" for k in ("f1", "accuracy")
+                                            if k in test))
+    lines += ["", "Trained from scratch (no pretrained embeddings) with `python train.py`; "
+              "the full configuration is in `config.json`.", ""]
+    return "\n".join(lines)
+
+
+def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = None) -> Path:
+    """Writes the next version of ``<models_dir>/<name>``; returns its folder."""
+    config_dict = json.loads(config.to_json()) if hasattr(config, "to_json") else dict(config)
+    config_dict["name"] = config_dict.get("name") or config.model_name
+    kind = loaded.kind
+    labels = list(loaded.labels)
+    model_root = Path(config_dict["models_dir"]) / config_dict["name"]
+    model_root.mkdir(parents=True, exist_ok=True)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    make = _tagger_outputs if kind == "tagging" else _classifier_outputs
+    outputs = make(model, labels)
+    archive.add_endpoint(
+        "serving_default",
+        lambda sentences: outputs(_pad_tokens(tokenize(sentences))),
+        input_signature=[tf.TensorSpec([None], tf.string, name="sentences")],
+    )
+    archive.add_endpoint(
+        "tag_tokens" if kind == "tagging" else "classify_tokens",
+        lambda tokens: outputs(_pad_tokens(tf.RaggedTensor.from_tensor(tokens, padding=""))),
+        input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")],
+    )
+    staging = Path(tempfile.mkdtemp(dir=model_root, prefix=".tmp-"))
+    try:
+        archive.write_out(str(staging / "model"), verbose=False)
+        assets = staging / "model" / "assets"
+        assets.mkdir(exist_ok=True)
+        (assets / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+        task = {"tagging": loaded.task, "classification": "classify"}[kind]
+        (assets / "config.json").write_text(
+            json.dumps({**config_dict, "task": task, "kind": kind, "labels": labels,
+                        "scheme": loaded.scheme}, indent=2), encoding="utf-8")
+        (assets / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        (assets / "MODEL_CARD.md").write_text(model_card(config_dict, metrics),
+                                              encoding="utf-8")
+        while True:  # another exporter may take a version number first
+            target = model_root / str(next_version(model_root))
+            try:
+                os.rename(staging / "model", target)
+                break
+            except OSError:
+                if not target.exists():
+                    raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def main(argv=None) -> int:
+    """``python -m tagger export RUN_DIR``: export a run's ``model.keras`` again."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tagger export",
+        description="Export the model.keras of a training run folder (runs/<name>) as the "
+                    "next SavedModel version of models/<name>.")
+    parser.add_argument("run_dir", help="training run folder holding model.keras, config.json "
+                                        "and report/metrics.json")
+    parser.add_argument("--models-dir", help="root of exported models (default: the run's)")
+    parser.add_argument("--name", help="model name (default: the run's)")
+    args = parser.parse_args(argv)
+    import tagger.models  # noqa: F401  (registers the model classes before loading)
+
+    run_dir = Path(args.run_dir)
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+        metrics = json.loads((run_dir / "report" / "metrics.json").read_text())
+        dataset = SimpleNamespace(**json.loads((run_dir / "dataset.json").read_text()))
+        model = keras.saving.load_model(run_dir / "model.keras")
+    except (OSError, ValueError) as error:
+        print(f"export: error: {run_dir}: {error}", file=sys.stderr)
+        return 2
+    config["models_dir"] = args.models_dir or config["models_dir"]
+    config["name"] = args.name or config.get("name") or (
+        f"{config['task']}-{config['dataset']}-{config['cell']}")
+    print(json.dumps({"export_dir": str(export_model(model, config, dataset, metrics))}))
+    return 0

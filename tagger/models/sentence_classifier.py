@@ -1,0 +1,52 @@
+"""Bidirectional recurrent sentence classifier (sentiment, question type, topic).
+
+Architecture, from raw token strings::
+
+    tokens ─ TokenFeatures ─ words ─ WordDropout ─ Embedding ─ Dropout
+      ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers
+      ─ pooling over real steps (max / mean / attention, or the last states)
+      ─ Dense(classes) logits
+
+Characters and casing are left out: sentence labels depend on words, and the
+datasets (SST-2, TREC) are lowercased or short.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from tagger.cells import make_rnn
+from tagger.layers.token_encoders import MaskedPooling, WordDropout
+
+
+def build_sentence_classifier(config, features, class_names) -> keras.Model:
+    """Builds the classifier described by ``config`` (a TrainConfig)."""
+    # --- layers
+    word_dropout = WordDropout(config.word_dropout, oov_id=1, seed=config.seed,
+                               name="word_dropout")
+    word_embedding = keras.layers.Embedding(features.word_vocab_size, config.word_dim,
+                                            mask_zero=True, name="word_embedding")
+    last_only = config.pooling == "last"
+    encoders = [
+        make_rnn(config.cell, config.units, bidirectional=True,
+                 return_sequences=not (last_only and i == config.layers - 1),
+                 recurrent_dropout=config.recurrent_dropout, name=f"birnn_{i}")
+        for i in range(config.layers)
+    ]
+    pooling = None if last_only else MaskedPooling(config.pooling, name="pooling")
+    logits_layer = keras.layers.Dense(len(class_names), name="logits")
+
+    # --- functional model
+    tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
+    x = word_embedding(word_dropout(features(tokens)["words"]))
+    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
+    for i, encoder in enumerate(encoders):
+        x = encoder(x)
+        x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1,
+                                 name=f"birnn_{i}_dropout")(x)
+    if pooling is not None:
+        x = pooling(x)
+    logits = logits_layer(x)
+
+    # --- model
+    return keras.Model(tokens, logits, name="sentence_classifier")

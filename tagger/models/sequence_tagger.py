@@ -1,0 +1,122 @@
+"""Bidirectional recurrent sequence tagger (NER, POS, chunking).
+
+Architecture (Lample et al. 2016; Ma & Hovy 2016), from raw token strings::
+
+    tokens ─ TokenFeatures ─┬─ words ─ WordDropout ─ Embedding ─┐
+                            ├─ chars ─ CharEncoder (CNN / BiRNN) ┼─ concat ─ Dropout
+                            └─ casing ─ Embedding ──────────────┘
+      ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers ─ Dense(tags)
+      ─ CRF (transitions, Viterbi) or softmax
+
+The model maps ``tokens`` (``tf.string [batch, time]``, "" = padding) to
+per-tag emission scores; ``decode`` turns them into tag ids and per-token
+confidences (CRF marginals or softmax probabilities).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tagger.cells import make_rnn
+from tagger.layers.crf import CRF
+from tagger.layers.token_encoders import CharEncoder, WordDropout
+
+
+@keras.saving.register_keras_serializable(package="tagger")
+class SequenceTagger(keras.Model):
+    """A functional tagger whose loss and decoding know its head (CRF or softmax).
+
+    Built by :func:`build_sequence_tagger`. Loss: mean negative CRF
+    log-likelihood per sentence, or mean softmax cross-entropy per real token;
+    plus any regularization losses.
+    """
+
+    @property
+    def crf(self) -> CRF | None:
+        try:
+            return self.get_layer("crf")
+        except ValueError:
+            return None
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        mask = tf.not_equal(x, "")
+        tags = ops.cast(y, "int32")
+        if self.crf is not None:
+            loss = self.crf.crf_loss(y_pred, tags, mask)
+        else:
+            per_token = keras.losses.sparse_categorical_crossentropy(
+                tags, ops.cast(y_pred, "float32"), from_logits=True
+            )
+            weights = ops.cast(mask, "float32")
+            loss = ops.sum(per_token * weights) / ops.maximum(ops.sum(weights), 1.0)
+        if self.losses:
+            loss = loss + ops.cast(ops.sum(self.losses), loss.dtype)
+        # Keras sums replica losses under tf.distribute: pre-divide, as its own losses do.
+        return loss / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def decode(self, tokens):
+        """``(tag_ids int32 [B, T], scores float32 [B, T])``; padding gets id 0, score 0."""
+        mask = tf.not_equal(tokens, "")
+        emissions = self(tokens, training=False)
+        if self.crf is not None:
+            return self.crf.decode(emissions, mask)
+        probabilities = ops.softmax(ops.cast(emissions, "float32"), axis=-1)
+        weights = ops.cast(mask, "float32")
+        tags = ops.cast(ops.argmax(probabilities, axis=-1), "int32") * ops.cast(mask, "int32")
+        return tags, ops.max(probabilities, axis=-1) * weights
+
+
+def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceTagger:
+    """Builds the tagger described by ``config`` (a :class:`tagger.config.TrainConfig`).
+
+    Args:
+        config: hyperparameters (cell, units, layers, dims, dropout, head, ...).
+        features: a built ``tagger.data.features.TokenFeatures`` layer.
+        tag_names: the tag vocabulary; output index i is ``tag_names[i]``.
+        scheme: ``"IOB2"``/``"BIOES"`` to constrain CRF transitions, or None.
+    """
+    # --- layers
+    word_dropout = WordDropout(config.word_dropout, oov_id=1, seed=config.seed,
+                               name="word_dropout")
+    word_embedding = keras.layers.Embedding(features.word_vocab_size, config.word_dim,
+                                            mask_zero=True, name="word_embedding")
+    char_encoder = None
+    if config.char_encoder != "none":
+        char_encoder = CharEncoder(features.char_vocab_size, config.char_dim, config.char_units,
+                                   kind=config.char_encoder, cell=config.cell,
+                                   name="char_encoder")
+    casing_embedding = None
+    if config.casing_dim > 0:
+        casing_embedding = keras.layers.Embedding(features.casing_vocab_size, config.casing_dim,
+                                                  name="casing_embedding")
+    encoders = [
+        make_rnn(config.cell, config.units, bidirectional=True, return_sequences=True,
+                 recurrent_dropout=config.recurrent_dropout, name=f"birnn_{i}")
+        for i in range(config.layers)
+    ]
+    emissions_layer = keras.layers.Dense(len(tag_names), name="emissions")
+
+    # --- functional model
+    tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
+    feats = features(tokens)
+    parts = [word_embedding(word_dropout(feats["words"]))]
+    if char_encoder is not None:
+        parts.append(char_encoder(feats["chars"]))
+    if casing_embedding is not None:
+        parts.append(casing_embedding(feats["casing"]))
+    x = keras.layers.Concatenate(name="token_vectors")(parts) if len(parts) > 1 else parts[0]
+    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
+    for i, encoder in enumerate(encoders):
+        x = encoder(x)
+        x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1,
+                                 name=f"birnn_{i}_dropout")(x)
+    emissions = emissions_layer(x)
+    if config.head == "crf":
+        crf_scheme = scheme.lower() if scheme else None
+        emissions = CRF(len(tag_names), tag_names=list(tag_names), scheme=crf_scheme,
+                        name="crf")(emissions)
+
+    # --- model
+    return SequenceTagger(tokens, emissions, name="sequence_tagger")

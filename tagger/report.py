@@ -1,0 +1,40 @@
+"""The end-of-training report: metrics per split, text reports, plots, metrics.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tagger.evaluation import evaluate_examples
+from tagger.metrics import plot_confusion_matrix, plot_learning_curves, text_report
+from tagger.training import write_atomic
+
+
+def write_report(run_dir: Path, predictor, loaded, state: dict) -> dict:
+    """Scores dev (and test), writes the report files; returns ``metrics.json``'s content."""
+    report_dir = run_dir / "report"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    labels = list(loaded.labels)
+    metrics = {"dataset": loaded.name, "task": loaded.task, "source": loaded.source,
+               "best_epoch": state["best_epoch"], "epochs_run": state.get("epochs_run"),
+               "train_seconds": state.get("train_seconds"), "history": state["history"]}
+    texts = []
+    for split in ("dev", "test"):
+        if split not in loaded.splits:
+            continue
+        scores, gold, predicted = evaluate_examples(predictor, loaded.splits[split], labels,
+                                                    loaded.task)
+        metrics[split] = scores
+        texts.append(f"== {split} ==\n{text_report(gold, predicted, loaded.task, labels)}")
+        if split == "dev":
+            flat = lambda rows: rows if rows and isinstance(rows[0], str) else [  # noqa: E731
+                t for r in rows for t in r]
+            plot_confusion_matrix(flat(gold), flat(predicted), labels,
+                                  report_dir / "confusion_dev.png",
+                                  f"{loaded.name} {loaded.task} dev")
+    if state["history"]:
+        plot_learning_curves(state["history"], metrics["dev"]["main"],
+                             report_dir / "learning_curves.png")
+    write_atomic(report_dir / "report.txt", "\n".join(texts))
+    write_atomic(report_dir / "metrics.json", json.dumps(metrics, indent=2))
+    return metrics

@@ -1,0 +1,195 @@
+"""Training: data, model, optimizer, callbacks, resume, report.
+
+A run lives in ``<runs_dir>/<name>/``: Keras' ``BackupAndRestore`` checkpoint
+(model and optimizer, every few hundred steps and at each epoch end), the
+dev-selection state (``state.json``, best weights), TensorBoard logs and the
+final report. Killing a run at any moment and starting the same command
+again resumes from the last checkpoint; a run whose state says ``done``
+starts afresh. Every file a reader may open is written to a temporary name
+and renamed into place, so no half-written artifact is ever visible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tagger.config import TrainConfig
+from tagger.data.features import CASING_CLASSES, TokenFeatures, build_char_vocab, build_vocab
+from tagger.data.pipeline import classification_dataset, tagging_dataset
+from tagger.data.registry import load_dataset
+from tagger.evaluation import Predictor, evaluate_examples
+from tagger.models import build_sentence_classifier, build_sequence_tagger
+
+CHECKPOINT_EVERY_STEPS = 200
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+class DevSelection(keras.callbacks.Callback):
+    """Scores dev after each epoch, keeps the best weights, stops early.
+
+    Its state (history, best score and epoch) is saved in ``state.json`` so a
+    resumed run continues the same selection.
+    """
+
+    def __init__(self, run_dir: Path, predictor: Predictor, dev, labels, task, patience):
+        super().__init__()
+        self.run_dir, self.predictor, self.dev = run_dir, predictor, dev
+        self.labels, self.task, self.patience = labels, task, patience
+        self.state_path = run_dir / "state.json"
+        self.best_path = run_dir / "best.weights.h5"
+        self.state = {"status": "running", "history": [], "best": None, "best_epoch": None}
+        if self.state_path.exists():
+            self.state = json.loads(self.state_path.read_text())
+
+    def on_epoch_end(self, epoch, logs=None):
+        started = time.time()
+        metrics, _, _ = evaluate_examples(self.predictor, self.dev, self.labels, self.task)
+        main = metrics["main"]
+        entry = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", float("nan"))),
+                 f"dev_{main}": metrics[main], "eval_seconds": round(time.time() - started, 1),
+                 "learning_rate": float(keras.ops.convert_to_numpy(
+                     self.model.optimizer.learning_rate))}
+        history = [h for h in self.state["history"] if h["epoch"] < epoch + 1] + [entry]
+        self.state["history"] = history
+        improved = self.state["best"] is None or metrics[main] > self.state["best"]
+        if improved:
+            self.state.update(best=metrics[main], best_epoch=epoch + 1)
+            tmp = self.run_dir / ".best.tmp.weights.h5"
+            self.model.save_weights(tmp)
+            os.replace(tmp, self.best_path)
+        print(f"epoch {epoch + 1}: dev {main} {metrics[main]:.4f}"
+              f"{' (best)' if improved else ''}", flush=True)
+        write_atomic(self.state_path, json.dumps(self.state, indent=2))
+        if epoch + 1 - self.state["best_epoch"] >= self.patience:
+            self.model.stop_training = True
+
+
+class StopAfterSteps(keras.callbacks.Callback):
+    """Stops training after ``max_steps`` optimizer steps (counting resumed ones)."""
+
+    def __init__(self, max_steps: int):
+        super().__init__()
+        self.max_steps = max_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.max_steps:
+            self.model.stop_training = True
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
+    """Linear warmup to ``learning_rate``, then constant, cosine or linear decay."""
+    warmup = min(config.warmup_steps, max(total_steps // 10, 1))
+    decay_steps = max(total_steps - warmup, 1)
+    if config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps, alpha=0.05, warmup_target=config.learning_rate,
+            warmup_steps=warmup)
+    elif config.schedule == "linear":
+        rate = keras.optimizers.schedules.PolynomialDecay(
+            config.learning_rate, decay_steps, end_learning_rate=config.learning_rate * 0.05)
+    else:
+        rate = config.learning_rate
+    clip = {"global_clipnorm": config.clipnorm} if config.clipnorm > 0 else {}
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, **clip)
+    cls = keras.optimizers.Nadam if config.optimizer == "nadam" else keras.optimizers.Adam
+    return cls(rate, **clip)
+
+
+def prepare_run_dir(config: TrainConfig) -> Path:
+    """The run folder; a finished run of the same name is cleared for a new one."""
+    run_dir = Path(config.runs_dir) / config.model_name
+    state = run_dir / "state.json"
+    if state.exists() and json.loads(state.read_text()).get("status") == "done":
+        shutil.rmtree(run_dir)
+    saved = run_dir / "config.json"
+    if saved.exists() and json.loads(saved.read_text()) != json.loads(config.to_json()):
+        raise ValueError(f"{run_dir} holds an unfinished run with another configuration; "
+                         "delete it or pass another --name")
+    write_atomic(saved, config.to_json())
+    return run_dir
+
+
+def build_model(config: TrainConfig, loaded):
+    """Vocabularies from the training split, then the task's model."""
+    train_tokens = [x.tokens for x in loaded.splits["train"]]
+    features = TokenFeatures(
+        build_vocab(train_tokens, config.min_word_freq, lowercase=config.lowercase,
+                    normalize_digits=True),
+        build_char_vocab(train_tokens),
+        lowercase=config.lowercase, normalize_digits=True, name="token_features")
+    features.casing_vocab_size = len(CASING_CLASSES)
+    if loaded.kind == "tagging":
+        return build_sequence_tagger(config, features, loaded.labels, loaded.scheme)
+    return build_sentence_classifier(config, features, loaded.labels)
+
+
+def train(config: TrainConfig):
+    """Trains per ``config``; returns ``(model, loaded dataset, run_dir, state)``."""
+    keras.utils.set_random_seed(config.seed)
+    loaded = load_dataset(config.dataset, config.task, config.data_dir, seed=config.seed)
+    run_dir = prepare_run_dir(config)
+    strategy = make_strategy(config.distribute)
+    labels = list(loaded.labels)
+    make = tagging_dataset if loaded.kind == "tagging" else classification_dataset
+    train_data = make(loaded.splits["train"], labels, config.batch_size, shuffle=True,
+                      seed=config.seed, bucket=True)
+    steps_per_epoch = int(train_data.cardinality())
+    if steps_per_epoch < 0:  # unknown after bucketing: count once, so progress bars know
+        steps_per_epoch = sum(1 for _ in train_data)
+        train_data = train_data.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+
+    with strategy.scope():
+        model = build_model(config, loaded)
+        loss = None
+        if loaded.kind == "classification":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(optimizer=make_optimizer(config, total_steps), loss=loss)
+        model(tf.constant([["a"]]))  # build, so BackupAndRestore can load into it
+
+    predictor = Predictor(model, loaded.kind)
+    selection = DevSelection(run_dir, predictor, loaded.splits["dev"], labels, loaded.task,
+                             config.patience)
+    callbacks = [
+        selection,
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True,
+                                         save_freq=CHECKPOINT_EVERY_STEPS),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq=50),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if config.max_steps:
+        callbacks.append(StopAfterSteps(config.max_steps))
+    started = time.time()
+    history = model.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=1)
+    seconds = time.time() - started
+    model.load_weights(selection.best_path)
+    state = dict(selection.state, train_seconds=round(seconds, 1),
+                 epochs_run=len(history.epoch))
+    return model, loaded, run_dir, state, predictor

@@ -1,0 +1,72 @@
+"""``python train.py`` / ``python -m tagger train``: train, report, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tagger.config import add_config_arguments, resolve_config
+
+DESCRIPTION = """Train a tagger or classifier, select it on dev, report and export it.
+
+Examples:
+  python train.py --task ner --dataset conll2003 --data-dir ../shared/data
+  python train.py --task pos --dataset ud_english --cell minimal_rnn --epochs 20
+  python train.py --config my_run.yaml --seed 3
+
+The last printed line is a JSON summary (export_dir, dev metrics, seconds)."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="train.py", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="JSON or YAML file with config fields "
+                                         "(flags given on the command line win)")
+    add_config_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = resolve_config(args)
+    except ValueError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+    from tagger.data.errors import DataFormatError, MissingDataError
+    from tagger.export import export_model
+    from tagger.report import write_report
+    from tagger.training import train, write_atomic
+
+    try:
+        model, loaded, run_dir, state, predictor = train(config)
+    except (DataFormatError, MissingDataError, ValueError) as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+    metrics = write_report(run_dir, predictor, loaded, state)
+    model.save(run_dir / "model.keras")
+    write_atomic(run_dir / "dataset.json", json.dumps(
+        {"name": loaded.name, "task": loaded.task, "kind": loaded.kind,
+         "labels": list(loaded.labels), "scheme": loaded.scheme}))
+    export_dir = export_model(model, config, loaded, metrics, run_dir)
+    state["status"] = "done"
+    write_atomic(run_dir / "state.json", json.dumps(state, indent=2))
+    main_metric = metrics["dev"]["main"]
+    summary = {
+        "export_dir": str(export_dir),
+        "run_dir": str(run_dir),
+        "dataset": loaded.name,
+        "task": loaded.task,
+        "cell": config.cell,
+        "dev": {k: metrics["dev"][k] for k in ("f1", "precision", "recall", "accuracy",
+                                               "macro_f1") if k in metrics["dev"]},
+        "dev_main": main_metric,
+        "best_epoch": state["best_epoch"],
+        "epochs_run": state["epochs_run"],
+        "train_seconds": state["train_seconds"],
+    }
+    if "test" in metrics:
+        summary["test"] = {k: metrics["test"][k] for k in summary["dev"]}
+    print(json.dumps(summary))
+    return 0
