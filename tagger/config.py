@@ -136,7 +136,8 @@ def load_config_file(path: str | Path) -> dict:
     except Exception as error:  # the parsers' own messages name line and column
         raise ValueError(f"{path}: not valid {path.suffix[1:] or 'JSON'}: {error}") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of config fields, got {type(values).__name__}")
+        kind = type(values).__name__
+        raise ValueError(f"{path}: expected a mapping of config fields, got {kind}")
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
