@@ -169,7 +169,9 @@ def find_local_folder(name: str, data_dir: str | Path | None = None) -> Path | N
         if (folder / spec.files["train"]).is_file():
             return folder
     if data_dir is not None or spec.tfds_name is None:
-        raise MissingDataError(root / name / spec.files["train"], f"the {name} training file")
+        hint = "" if spec.tfds_name else f"; {name} has no TFDS release to fall back on"
+        raise MissingDataError(root / name / spec.files["train"],
+                               f"the {name} training file{hint}")
     return None
 
 
