@@ -64,6 +64,7 @@ class TrainConfig:
     patience: int = _f(6, "stop after this many epochs without dev improvement")
     max_steps: int = _f(0, "stop after this many training steps (0: no limit)")
     seed: int = _f(0, "random seed (weights, shuffling, dropout)")
+    checkpoint_steps: int = _f(200, "save a resumable checkpoint every N steps")
     # output
     name: str | None = _f(None, "model name (default: <task>-<dataset>-<cell>)")
     models_dir: str = _f("models", "root of exported models")

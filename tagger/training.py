@@ -28,8 +28,6 @@ from tagger.data.registry import load_dataset
 from tagger.evaluation import Predictor, evaluate_examples
 from tagger.models import build_sentence_classifier, build_sequence_tagger
 
-CHECKPOINT_EVERY_STEPS = 200
-
 
 def write_atomic(path: Path, text: str) -> None:
     """Writes ``text`` to ``path`` through a temporary file and a rename."""
@@ -93,11 +91,34 @@ class StopAfterSteps(keras.callbacks.Callback):
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The tf.distribute strategy for ``--distribute``; call before any other TF work.
+
+    ``TAGGER_LOGICAL_CPUS=N`` splits the CPU into N logical devices, so
+    ``mirrored`` can be tried (and is tested) on a machine without GPUs.
+    """
+    logical = int(os.environ.get("TAGGER_LOGICAL_CPUS", "0"))
+    if logical > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * logical)
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        devices = None if tf.config.list_physical_devices("GPU") else [
+            d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
     if name == "multi-worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def is_chief() -> bool:
+    """False on the non-chief workers of a TF_CONFIG cluster (they write nothing shared)."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task = tf_config.get("task")
+    if not task:
+        return True
+    if "chief" in tf_config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
 def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
@@ -123,6 +144,9 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Op
 def prepare_run_dir(config: TrainConfig) -> Path:
     """The run folder; a finished run of the same name is cleared for a new one."""
     run_dir = Path(config.runs_dir) / config.model_name
+    if not is_chief():  # multi-worker: each non-chief keeps its own scratch folder
+        task = json.loads(os.environ["TF_CONFIG"])["task"]
+        run_dir = run_dir / f"worker-{task['index']}"
     state = run_dir / "state.json"
     if state.exists() and json.loads(state.read_text()).get("status") == "done":
         shutil.rmtree(run_dir)
@@ -150,10 +174,10 @@ def build_model(config: TrainConfig, loaded):
 
 def train(config: TrainConfig):
     """Trains per ``config``; returns ``(model, loaded dataset, run_dir, state)``."""
+    strategy = make_strategy(config.distribute)
     keras.utils.set_random_seed(config.seed)
     loaded = load_dataset(config.dataset, config.task, config.data_dir, seed=config.seed)
     run_dir = prepare_run_dir(config)
-    strategy = make_strategy(config.distribute)
     labels = list(loaded.labels)
     make = tagging_dataset if loaded.kind == "tagging" else classification_dataset
     train_data = make(loaded.splits["train"], labels, config.batch_size, shuffle=True,
@@ -180,7 +204,7 @@ def train(config: TrainConfig):
     callbacks = [
         selection,
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True,
-                                         save_freq=CHECKPOINT_EVERY_STEPS),
+                                         save_freq=config.checkpoint_steps),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq=50),
         keras.callbacks.TerminateOnNaN(),
     ]

@@ -37,13 +37,17 @@ def main(argv=None) -> int:
     from tagger.data.errors import DataFormatError, MissingDataError
     from tagger.export import export_model
     from tagger.report import write_report
-    from tagger.training import train, write_atomic
+    from tagger.training import is_chief, train, write_atomic
 
     try:
         model, loaded, run_dir, state, predictor = train(config)
     except (DataFormatError, MissingDataError, ValueError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
+    if not is_chief():  # the chief reports and exports for the whole cluster
+        print(json.dumps({"worker": "non-chief", "run_dir": str(run_dir),
+                          "best_epoch": state["best_epoch"]}))
+        return 0
     metrics = write_report(run_dir, predictor, loaded, state)
     model.save(run_dir / "model.keras")
     write_atomic(run_dir / "dataset.json", json.dumps(
