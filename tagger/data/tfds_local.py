@@ -7,8 +7,8 @@ files given as the ``manual_dir`` of a :class:`tfds.download.DownloadConfig`,
 and produce the same features (names and class labels) as the TFDS releases:
 
 - :class:`LocalConll2003`: ``tokens``, ``pos``, ``chunks``, ``ner`` exactly as
-  TFDS's ``conll2003`` (its builder config is reused), from ``eng.train``,
-  ``eng.testa`` and (if present) ``eng.testb``. Tags stay as in the files
+  TFDS's ``conll2003`` (its builder config is reused), from those of
+  ``eng.train``, ``eng.testa`` and ``eng.testb`` that are present. Tags stay as in the files
   (IOB1 in the original release); :mod:`tagger.data.registry` converts to IOB2.
   TFDS's ``ConllDatasetBuilder`` yields one empty example at the end of each
   file (the sentence after the final blank line); it is dropped here, so the
@@ -46,8 +46,8 @@ UD_ENGLISH_FILES = {
 def _present(manual_dir: epath.Path, files: dict[str, str]) -> dict[str, epath.Path]:
     found = {split: manual_dir / name for split, name in files.items()}
     found = {split: path for split, path in found.items() if path.exists()}
-    if "train" not in found:
-        raise FileNotFoundError(f"{manual_dir / files['train']}: not found (training file)")
+    if not found:
+        raise FileNotFoundError(f"{manual_dir}: none of {', '.join(files.values())} found")
     return found
 
 
