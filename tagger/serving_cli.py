@@ -1,7 +1,7 @@
 """`python serve.py MODEL [INPUT ...]` (tag files) and `python serve.py MODEL --http` (REST).
 
 Exit codes: 0 success, 2 usage error / missing or broken model / missing input,
-130 interrupted. The last stdout line of file tagging is a JSON summary (on
+1 other I/O error (port in use, unwritable output), 130 interrupted. The last stdout line of file tagging is a JSON summary (on
 stderr instead when the tags themselves go to stdout).
 """
 
@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="port (default 8501; 0 picks a free one, printed on stderr)")
     http.add_argument("--max-request-bytes", type=_positive, default=10 * 1024 * 1024,
                       help="larger request bodies get 413 (default 10 MiB)")
+    http.add_argument("--max-concurrent-calls", type=_positive, default=4,
+                      help="model calls running at once per model version; more requests "
+                           "wait (default 4)")
     return parser
 
 
@@ -217,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             from tagger.http_server import run_server
 
             return run_server(args.model, host=args.host, port=args.port,
-                              max_request_bytes=args.max_request_bytes, quiet=args.quiet)
+                              max_request_bytes=args.max_request_bytes, quiet=args.quiet,
+                              max_concurrent_calls=args.max_concurrent_calls)
         model = load_model(args.model)
         if not args.quiet:
             kind = "tagger" if model.is_tagger else "classifier"
@@ -227,12 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelError, UsageError) as error:
         print(f"serve: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("serve: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # e.g. `| head`: the reader went away, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # e.g. port in use, unwritable output folder, disk full
+        print(f"serve: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("serve: interrupted", file=sys.stderr)
+        return 130
     line = json.dumps(summary)
     to_stdout = summary["outputs"] != ["-"]
     print(line, file=sys.stdout if to_stdout else sys.stderr, flush=True)

@@ -91,7 +91,12 @@ class SavedModel:
     path: Path
     loaded: object = field(repr=False)
     config: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # At most this many calls run at once (TF calls are thread-safe; the bound keeps
+    # memory predictable under load). See tagger.http_server for measurements.
+    max_concurrent_calls: int = 4
+
+    def __post_init__(self):
+        self.gate = threading.BoundedSemaphore(self.max_concurrent_calls)
 
     # -- signatures -----------------------------------------------------------
     @property
@@ -127,7 +132,7 @@ class SavedModel:
     def call(self, signature: str, inputs: dict) -> dict:
         """Run one signature on a dict of tensors/arrays; returns {key: np.ndarray}.
 
-        Calls are serialized per model (see ``tagger.http_server`` for why).
+        At most ``max_concurrent_calls`` run at once; more wait.
         """
         import tensorflow as tf
 
@@ -135,7 +140,7 @@ class SavedModel:
         specs = self.input_specs(signature)
         feeds = {key: tf.convert_to_tensor(value, dtype=specs[key].dtype)
                  for key, value in inputs.items()}
-        with self.lock:
+        with self.gate:
             outputs = fn(**feeds)
         return {key: value.numpy() for key, value in outputs.items()}
 
@@ -165,7 +170,8 @@ def _read_config(folder: Path) -> dict:
         return {}
 
 
-def load_version(folder: str | Path, name: str | None = None) -> SavedModel:
+def load_version(folder: str | Path, name: str | None = None,
+                 max_concurrent_calls: int = 4) -> SavedModel:
     """Load one version folder; raises ModelError with a one-line reason."""
     folder = Path(folder)
     if not (folder / "saved_model.pb").is_file():
@@ -184,7 +190,7 @@ def load_version(folder: str | Path, name: str | None = None) -> SavedModel:
     if name is None:
         name = default_name if folder.resolve().name.isdigit() else None
         name = name or str(config.get("name") or default_name)
-    model = SavedModel(name, version, folder, loaded, config)
+    model = SavedModel(name, version, folder, loaded, config, max_concurrent_calls)
     specs = model.input_specs(DEFAULT_SIGNATURE)
     if len(specs) != 1 or next(iter(specs.values())).dtype != tf.string:
         raise ModelError(f"SavedModel {folder}: {DEFAULT_SIGNATURE} must take one tf.string input")

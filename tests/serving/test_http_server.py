@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -216,3 +217,17 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(models_root):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_http_startup_errors_are_one_line(models_root, tmp_path, capsys):
+    from tagger.serving_cli import main
+
+    assert main([str(tmp_path / "none"), "--http", "--port", "0"]) == 2
+    assert "model folder not found" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main([str(models_root / "ner"), "--http", "--port", str(port), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "serve: error:" in err and "Traceback" not in err
