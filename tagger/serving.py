@@ -68,7 +68,8 @@ class FileTagger:
         else:
             out = self.model.predict_tokens(pieces)
         if self.model.is_tagger:
-            tokens, tags, scores = out["tokens"], out["tags"], out["scores"]
+            tokens, tags = out["tokens"], out["tags"]
+            scores = out.get("scores", np.zeros(tags.shape, dtype=np.float32))
             lengths = out.get("lengths")
             if lengths is None:
                 lengths = (tokens != b"").sum(axis=1)

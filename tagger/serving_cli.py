@@ -1,8 +1,9 @@
 """`python serve.py MODEL [INPUT ...]` (tag files) and `python serve.py MODEL --http` (REST).
 
-Exit codes: 0 success, 2 usage error / missing or broken model / missing input,
-1 other I/O error (port in use, unwritable output), 130 interrupted. The last stdout line of file tagging is a JSON summary (on
-stderr instead when the tags themselves go to stdout).
+Exit codes: 0 success; 2 usage error, missing or broken model, missing input;
+1 other I/O error (port in use, unwritable output); 130 interrupted. The last
+stdout line of file tagging is a JSON summary (on stderr instead when the tags
+themselves go to stdout).
 """
 
 from __future__ import annotations

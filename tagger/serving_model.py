@@ -50,6 +50,10 @@ def resolve_version_dir(path: str | Path) -> Path:
         return folder
     versions = _versions(folder)
     if not versions:
+        names = sorted(c.name for c in folder.iterdir() if _versions(c))
+        if names:
+            raise ModelError(f"{folder} holds several models ({', '.join(names)}): "
+                             f"pass one of them, e.g. {folder / names[0]}")
         raise ModelError(
             f"no SavedModel in {folder}: expected {folder}/<version>/saved_model.pb "
             f"or {folder}/saved_model.pb"

@@ -129,6 +129,15 @@ def test_classifier_lines_tsv_and_jsonl(sentiment_dir, tmp_path, capsys):
     rows = out.split("\n")[:-1]
     assert len(rows) == 4 and rows[2] == "" and rows[3].endswith("so so meh")
     assert rows[0].split("\t")[0] == expected_label(texts[0])
+    src.write_text("a   fine\tfilm\n", encoding="utf-8")  # tokens: classify_tokens signature
+    code, out, _ = run([sentiment_dir, src, "--input-format", "tokens", "--output-format",
+                        "jsonl", "-q"], capsys)
+    assert jsonl(out)[0]["label"] == expected_label("a fine film")
+
+
+def test_models_root_in_file_mode_names_the_models(models_root, capsys):
+    code, _, err = run([models_root, "-q"], capsys)
+    assert code == 2 and "ner, sentiment" in err
 
 
 def test_output_folder_one_file_per_input_and_summary_on_stdout(ner_dir, tmp_path, capsys):
