@@ -32,7 +32,7 @@ def test_build_vocab_frequency_order_and_filters():
     lower = build_vocab(SENTENCES, lowercase=True, normalize_digits=True, max_size=3)
     assert lower == ["0000", "call", "eu"]  # ties (2 each) alphabetical
     assert build_vocab([["", "a"]]) == ["a"]
-    assert build_char_vocab([["aab", "b"]]) == ["b", "a"]
+    assert build_char_vocab([["abb", "b"]]) == ["b", "a"]
     with pytest.raises(ValueError, match="min_freq"):
         build_vocab(SENTENCES, min_freq=0)
 
