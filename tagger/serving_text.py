@@ -142,6 +142,8 @@ def looks_bio(tags: list[str]) -> bool:
 
 def safe_field(value: str, empty: str = "_") -> str:
     """A token or text safe for one whitespace/tab-separated column."""
+    if value and value.isprintable() and " " not in value:  # fast path: nothing to replace
+        return value
     return _UNSAFE.sub("\ufffd", value) if value else empty
 
 
