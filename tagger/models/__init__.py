@@ -1,5 +1,11 @@
-"""Functional model builders: sequence tagger and sentence classifier."""
+"""Functional model builders: sequence tagger and sentence classifier.
 
+Importing this package registers every custom layer a saved ``.keras`` model
+of ours may contain, so ``keras.saving.load_model`` finds them.
+"""
+
+import tagger.data.features  # noqa: F401  (registers TokenFeatures)
+import tagger.layers.crf  # noqa: F401  (registers CRF)
 from tagger.models.sentence_classifier import build_sentence_classifier
 from tagger.models.sequence_tagger import SequenceTagger, build_sequence_tagger
 

@@ -1,0 +1,254 @@
+"""train.py end to end on small synthetic corpora, its config, resume and distribution."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tagger.config import TrainConfig, resolve_config
+from tagger.training_cli import parse_args
+from tests import synthetic
+from tests.conftest import REPO_ROOT
+
+TINY = ["--units", "24", "--word-dim", "24", "--char-units", "16", "--char-dim", "12",
+        "--batch-size", "16", "--warmup-steps", "10", "--learning-rate", "0.01"]
+
+
+def train_command(tmp_path: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(REPO_ROOT / "train.py"), "--data-dir", str(tmp_path / "data"),
+            "--models-dir", str(tmp_path / "models"), "--runs-dir", str(tmp_path / "runs"),
+            *TINY, *extra]
+
+
+def run_train(tmp_path: Path, *extra: str, env=None) -> dict:
+    """Runs train.py in a subprocess; returns its last-line JSON summary."""
+    done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------- config
+def test_every_config_field_is_a_flag():
+    args = parse_args(["--cell", "gru", "--units", "8", "--lowercase", "false",
+                       "--head", "softmax", "--data-dir", "/x"])
+    config = resolve_config(args)
+    assert (config.cell, config.units, config.lowercase, config.head) == ("gru", 8, False,
+                                                                         "softmax")
+    assert config.data_dir == "/x"
+    assert resolve_config(parse_args([])) == TrainConfig()
+    help_text = subprocess.run([sys.executable, str(REPO_ROOT / "train.py"), "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    for field in TrainConfig.__dataclass_fields__:
+        assert "--" + field.replace("_", "-") in help_text
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_config_file_then_flags(tmp_path, suffix):
+    path = tmp_path / f"run{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps({"cell": "cfn", "units": 64, "epochs": 3}))
+    else:
+        path.write_text("cell: cfn\nunits: 64\nepochs: 3\n")
+    config = resolve_config(parse_args(["--config", str(path), "--units", "32"]))
+    assert (config.cell, config.units, config.epochs) == ("cfn", 32, 3)
+
+
+def test_bad_config_says_what_is_wrong(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"cel": "lstm"}))
+    with pytest.raises(ValueError, match="unknown config fields \\['cel'\\]"):
+        resolve_config(parse_args(["--config", str(bad)]))
+    with pytest.raises(ValueError, match="dropout must be in \\[0, 1\\). Received: 1.5"):
+        resolve_config(parse_args(["--dropout", "1.5"]))
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "train.py"), "--head", "mlp"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "invalid choice: 'mlp'" in done.stderr
+
+
+# --------------------------------------------------------------- end to end
+def test_tagger_trains_reports_and_exports(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data")
+    summary = run_train(tmp_path, "--epochs", "4", "--name", "tiny")
+    assert summary["dev"]["f1"] > 0.8, summary
+    export_dir = Path(summary["export_dir"])
+    assert export_dir == tmp_path / "models" / "tiny" / "1"
+    assets = export_dir / "assets"
+    for name in ("labels.txt", "config.json", "metrics.json", "MODEL_CARD.md"):
+        assert (assets / name).is_file(), name
+    metrics = json.loads((assets / "metrics.json").read_text())
+    assert metrics["dev"]["f1"] == pytest.approx(summary["dev"]["f1"])
+    report = Path(summary["run_dir"]) / "report"
+    for name in ("report.txt", "metrics.json", "learning_curves.png", "confusion_dev.png"):
+        assert (report / name).stat().st_size > 0, name
+    assert "PER" in (report / "report.txt").read_text()
+    assert list((Path(summary["run_dir"]) / "tensorboard").rglob("events.out.tfevents*"))
+
+    # The SavedModel reloads in a process that cannot import tagger and tags like Keras.
+    script = f"""
+import json, sys, tensorflow as tf
+try:
+    import tagger
+    sys.exit("tagger importable")
+except ImportError:
+    pass
+m = tf.saved_model.load({str(export_dir)!r})
+out = m.signatures["serving_default"](sentences=tf.constant(
+    ["Mr Anna Novak visited Lisbon today .", "", "Mr Ivo met the Acme team in Oslo ."]))
+print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
+                  if k in ("tags", "lengths")}}, default=lambda b: b.decode()))
+"""
+    done = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, text=True,
+                          capture_output=True, env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    exported = json.loads(done.stdout.strip().splitlines()[-1])
+    assert exported["lengths"] == [7, 0, 9]
+    assert exported["tags"][0][:4] == ["O", "B-PER", "I-PER", "O"]
+
+    import keras
+
+    import tagger.models  # noqa: F401
+    from tagger.data.tokenizer import tokenize_text
+
+    model = keras.saving.load_model(Path(summary["run_dir"]) / "model.keras")
+    labels = (assets / "labels.txt").read_text().split()
+    sentences = ["Mr Anna Novak visited Lisbon today .", "Mr Ivo met the Acme team in Oslo ."]
+    width = max(len(tokenize_text(s)) for s in sentences)
+    tokens = np.array([tokenize_text(s) + [""] * (width - len(tokenize_text(s)))
+                       for s in sentences])
+    ids, _ = model.decode(tokens)
+    keras_tags = [[labels[i] for i in row[: len(tokenize_text(s))]]
+                  for row, s in zip(np.asarray(ids), sentences, strict=True)]
+    assert keras_tags[0] == exported["tags"][0][:7]
+    assert keras_tags[1] == exported["tags"][2][:9]
+
+    # `python -m tagger export` re-exports the run as the next version.
+    done = subprocess.run([sys.executable, "-m", "tagger", "export", summary["run_dir"]],
+                          capture_output=True, text=True, cwd=REPO_ROOT,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    again = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(again["export_dir"]) == tmp_path / "models" / "tiny" / "2"
+
+
+def test_classifier_trains_and_exports(tmp_path):
+    synthetic.write_trec(tmp_path / "data")
+    summary = run_train(tmp_path, "--task", "coarse", "--dataset", "trec", "--epochs", "3",
+                        "--pooling", "attention", "--name", "q")
+    assert summary["dev"]["accuracy"] > 0.9, summary
+    assert "macro_f1" in summary["dev"]
+    labels = (Path(summary["export_dir"]) / "assets" / "labels.txt").read_text().split()
+    assert labels == ["HUM", "LOC", "NUM"]
+
+
+@pytest.mark.slow
+def test_softmax_head_and_rnn_char_encoder(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data", train=200)
+    summary = run_train(tmp_path, "--epochs", "3", "--head", "softmax", "--char-encoder",
+                        "rnn", "--cell", "minimal_rnn", "--layers", "2")
+    assert summary["dev"]["f1"] > 0.6, summary
+
+
+# ------------------------------------------------------------------- resume
+@pytest.mark.slow
+@pytest.mark.ci
+def test_killed_run_resumes_and_ends_as_well(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data", train=1200, dev=100)
+    command = train_command(tmp_path, "--epochs", "3", "--checkpoint-steps", "20",
+                            "--name", "resume")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    backup = tmp_path / "runs" / "resume" / "backup"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=env)
+    deadline = time.time() + 300
+    # Kill mid-epoch, once a checkpoint from the second epoch exists.
+    while time.time() < deadline and process.poll() is None:
+        state = tmp_path / "runs" / "resume" / "state.json"
+        if state.exists() and list(backup.glob("*")):
+            time.sleep(1.0)
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "models" / "resume").exists() or not list(
+        (tmp_path / "models" / "resume").glob("[0-9]*"))
+    history_before = json.loads((tmp_path / "runs" / "resume" / "state.json").read_text())
+    assert history_before["status"] == "running"
+
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    state = json.loads((tmp_path / "runs" / "resume" / "state.json").read_text())
+    assert state["status"] == "done"
+    assert [h["epoch"] for h in state["history"]] == [1, 2, 3]  # resumed, not restarted
+    assert summary["dev"]["f1"] > 0.9
+    exported = sorted(p.name for p in (tmp_path / "models" / "resume").iterdir())
+    assert exported == ["1"]  # no temporary or half-written export left behind
+
+
+# ------------------------------------------------------------- distribution
+@pytest.mark.slow
+@pytest.mark.ci
+def test_mirrored_on_two_logical_cpus(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data")
+    summary = run_train(tmp_path, "--epochs", "4", "--distribute", "mirrored",
+                        env={"TAGGER_LOGICAL_CPUS": "2"})
+    assert summary["dev"]["f1"] > 0.8, summary
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_multi_worker_two_processes(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data")
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
+    processes = []
+    for index in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+               "TF_CONFIG": json.dumps({"cluster": cluster,
+                                        "task": {"type": "worker", "index": index}})}
+        processes.append(subprocess.Popen(
+            train_command(tmp_path, "--epochs", "4", "--distribute", "multi-worker"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err[-3000:]
+    chief = json.loads(outputs[0][0].strip().splitlines()[-1])
+    assert chief["dev"]["f1"] > 0.8, chief
+    assert json.loads(outputs[1][0].strip().splitlines()[-1])["worker"] == "non-chief"
+
+
+# ------------------------------------------------------------ real data
+@pytest.mark.slow
+@pytest.mark.ci
+def test_conll2003_short_training_learns(tmp_path, data_dir):
+    """A few hundred steps on the real CoNLL-2003 data give a dev F1 far above chance."""
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), "--data-dir", str(data_dir),
+         "--models-dir", str(tmp_path / "models"), "--runs-dir", str(tmp_path / "runs"),
+         "--max-steps", "300", "--epochs", "1", "--units", "64", "--name", "smoke"],
+        capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["dev"]["f1"] > 0.5, summary
