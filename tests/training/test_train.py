@@ -231,7 +231,7 @@ def test_multi_worker_two_processes(tmp_path):
             train_command(tmp_path, "--epochs", "4", "--distribute", "multi-worker"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
     outputs = [p.communicate(timeout=600) for p in processes]
-    for process, (out, err) in zip(processes, outputs, strict=True):
+    for process, (_out, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err[-3000:]
     chief = json.loads(outputs[0][0].strip().splitlines()[-1])
     assert chief["dev"]["f1"] > 0.8, chief
