@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 
-from tagger.data.errors import DataFormatError, MissingDataError
+from tagger.data.errors import DataFormatError, DataSourceError, MissingDataError
 from tagger.data.examples import TaggedSentence, TextExample
 from tagger.data.registry import (
     DATASETS,
@@ -45,9 +45,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "DATASETS", "DataFormatError", "DatasetSpec", "LoadedDataset", "MissingDataError",
-    "TaggedSentence", "TextExample", "convert", "entity_spans", "iob1_to_iob2", "load_dataset",
-    "read_release_file", "tokenize_text", *_LAZY,
+    "DATASETS", "DataFormatError", "DataSourceError", "DatasetSpec", "LoadedDataset",
+    "MissingDataError", "TaggedSentence", "TextExample", "convert", "entity_spans",
+    "iob1_to_iob2", "load_dataset", "read_release_file", "tokenize_text", *_LAZY,
 ]
 
 

@@ -47,6 +47,10 @@ class MissingDataError(FileNotFoundError):
         return (type(self), (self.path, self.expected))
 
 
+class DataSourceError(RuntimeError):
+    """TFDS could not provide a dataset (no network, missing extra package...)."""
+
+
 def decode_utf8(data: bytes, path: str | Path) -> str:
     """Decodes ``data`` strictly; a broken sequence fails with its line number."""
     try:

@@ -22,6 +22,7 @@ TFDS's ``validation`` split is called ``dev`` here.
 
 from __future__ import annotations
 
+from tagger.data.errors import DataSourceError
 from tagger.data.examples import TaggedSentence, TextExample
 from tagger.data.schemes import iob1_to_iob2
 
@@ -30,13 +31,25 @@ _SKIP = {"sst2": ("test",), "imdb": ("unsupervised",)}
 
 
 def load_splits(name: str, task: str, tfds_data_dir: str | None = None) -> dict[str, list]:
-    """Downloads (if needed) and converts the TFDS release of ``name``."""
+    """Downloads (if needed) and converts the TFDS release of ``name``.
+
+    Raises:
+        DataSourceError: TFDS failed; the message says how to use local files.
+    """
     import tensorflow_datasets as tfds
 
     from tagger.data.registry import DATASETS
 
-    builder = tfds.builder(DATASETS[name].tfds_name, data_dir=tfds_data_dir)
-    builder.download_and_prepare()
+    tfds_name = DATASETS[name].tfds_name
+    try:
+        builder = tfds.builder(tfds_name, data_dir=tfds_data_dir)
+        builder.download_and_prepare()
+    except Exception as err:  # network, checksums, missing optional packages (conllu)...
+        raise DataSourceError(
+            f"could not get {name} from TFDS ({tfds_name}): {type(err).__name__}: {err}; "
+            f"without internet, put the release files in <data-dir>/{name}/ and pass "
+            "--data-dir (or set TAGGER_DATA_DIR)"
+        ) from err
     return splits_from_builder(name, task, builder)
 
 

@@ -113,6 +113,22 @@ def test_classification_conversions_use_tfds_feature_names(tmp_path):
     assert convert_example("imdb", "classify", ex, imdb).tokens[-4:] == ("is", "n't", "it", "?")
 
 
+def test_tfds_failure_is_a_clear_error(monkeypatch, capsys):
+    from tagger.data.errors import DataSourceError
+    from tagger.data.inspect import main
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Failed to resolve 'cogcomp.org'")
+
+    monkeypatch.delenv("TAGGER_DATA_DIR", raising=False)
+    monkeypatch.setattr(tfds, "builder", offline)
+    with pytest.raises(DataSourceError, match=r"could not get trec from TFDS \(trec\): "
+                       r"ConnectionError: .*pass --data-dir"):
+        load_dataset("trec")
+    assert main(["--dataset", "imdb"]) == 2
+    assert "could not get imdb from TFDS (imdb_reviews)" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 @pytest.mark.ci
 def test_conll2003_real_dev_file_through_tfds_equals_local(data_dir, tmp_path):
