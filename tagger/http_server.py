@@ -70,6 +70,10 @@ class ModelRepository:
 
 
 class Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 so that clients sending "Expect: 100-continue" (curl, above 1 kB) are
+    # answered at once; every response closes its connection (no idle keep-alive
+    # threads to wait for at shutdown).
+    protocol_version = "HTTP/1.1"
     server_version = "tagger-serving/0.1"
     timeout = 60  # seconds a client may stall while sending
     _body_pending = False
@@ -94,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
             self._discard_body()
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
+        self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
@@ -118,6 +123,15 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._body_pending = False
         self._send(code, {"error": message or explain or self.responses.get(code, ("",))[0]})
+
+    def handle_expect_100(self):
+        """Refuse an oversized body before the client sends it."""
+        length = self.headers.get("Content-Length", "")
+        if length.strip().isdigit() and int(length) > self.server.max_request_bytes:
+            self._send(413, {"error": f"request body of {int(length)} bytes is above the "
+                                      f"limit of {self.server.max_request_bytes} bytes"})
+            return False
+        return super().handle_expect_100()
 
     def _handle(self, method: str) -> None:
         self._body_pending = method in ("POST", "PUT", "PATCH")
