@@ -152,11 +152,14 @@ def test_errors_are_json_with_status(server, method, path, body, raw, status):
         assert headers["Allow"] in ("GET", "POST")
 
 
-def test_413_is_answered_before_reading_the_body(server):
+@pytest.mark.parametrize("expect", [False, True])
+def test_413_is_answered_before_reading_the_body(server, expect):
     host, port = server.server_address[:2]
     conn = http.client.HTTPConnection(host, port, timeout=10)
     conn.putrequest("POST", "/v1/models/ner:predict")
     conn.putheader("Content-Length", str(10**9))  # never sent
+    if expect:
+        conn.putheader("Expect", "100-continue")
     conn.endheaders()
     response = conn.getresponse()
     assert response.status == 413 and "limit" in json.loads(response.read())["error"]
