@@ -125,7 +125,8 @@ def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = No
         (assets / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
         task = {"tagging": loaded.task, "classification": "classify"}[kind]
         (assets / "config.json").write_text(
-            json.dumps({**config_dict, "task": task, "kind": kind, "labels": labels,
+            json.dumps({**config_dict, "task": task, "task_name": loaded.task, "kind": kind,
+                        "labels": labels,
                         "scheme": loaded.scheme}, indent=2), encoding="utf-8")
         (assets / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         (assets / "MODEL_CARD.md").write_text(model_card(config_dict, metrics),

@@ -132,6 +132,17 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
     assert keras_tags[0] == exported["tags"][0][:7]
     assert keras_tags[1] == exported["tags"][2][:9]
 
+    # `python -m tagger evaluate` on the dev file agrees with the training report.
+    done = subprocess.run([sys.executable, "-m", "tagger", "evaluate", str(export_dir.parent),
+                           "--dataset", "conll2003", "--file",
+                           str(tmp_path / "data" / "conll2003" / "eng.testa")],
+                          capture_output=True, text=True, cwd=REPO_ROOT,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    scored = json.loads(done.stdout.strip().splitlines()[-1])
+    assert scored["f1"] == pytest.approx(metrics["dev"]["f1"], abs=1e-12)
+    assert scored["tokens"] == metrics["dev"]["tokens"]
+
     # `python -m tagger export` re-exports the run as the next version.
     done = subprocess.run([sys.executable, "-m", "tagger", "export", summary["run_dir"]],
                           capture_output=True, text=True, cwd=REPO_ROOT,
