@@ -29,3 +29,16 @@ class TextExample:
 
     tokens: tuple[str, ...]
     label: str
+
+
+def labels_of(items: list) -> list[str]:
+    """Every label (classification) or tag (tagging) of ``items``, in order."""
+    if items and isinstance(items[0], TextExample):
+        return [x.label for x in items]
+    return [tag for x in items for tag in x.tags]
+
+
+def count(items: list) -> dict:
+    """``{"sentences"|"examples": n, "tokens": n}`` for a list of examples."""
+    key = "examples" if items and isinstance(items[0], TextExample) else "sentences"
+    return {key: len(items), "tokens": sum(len(x.tokens) for x in items)}

@@ -15,7 +15,8 @@ import sys
 from collections import Counter
 
 from tagger.data.errors import DataFormatError, DataSourceError, MissingDataError
-from tagger.data.registry import DATASETS, LoadedDataset, count, labels_of, load_dataset
+from tagger.data.examples import count, labels_of
+from tagger.data.registry import DATASETS, LoadedDataset, load_dataset
 from tagger.data.schemes import entity_spans
 
 

@@ -38,12 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagger.data import carve as carving
-from tagger.data.classification import read_sst2, read_trec
-from tagger.data.conll import CONLL2000, CONLL2003, WNUT17, read_conll
-from tagger.data.conllu import read_conllu
 from tagger.data.errors import MissingDataError
-from tagger.data.examples import TaggedSentence, TextExample
-from tagger.data.schemes import iob1_to_iob2
+from tagger.data.examples import TextExample, count, labels_of
+from tagger.data.release import read_file
 
 
 @dataclass(frozen=True)
@@ -96,15 +93,6 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
           "AG News topic (title and description)"),
 )}
 
-# (column, convert IOB1 -> IOB2) for each CoNLL task
-_CONLL_TASKS = {
-    "conll2003": (CONLL2003, {"ner": ("ner", True), "pos": ("pos", False),
-                              "chunk": ("chunks", True)}),
-    "conll2000": (CONLL2000, {"chunk": ("chunks", True), "pos": ("pos", False)}),
-    "wnut17": (WNUT17, {"ner": ("ner", True)}),
-}
-
-
 @dataclass
 class LoadedDataset:
     """A dataset ready for training: examples per split and the label vocabulary.
@@ -130,27 +118,6 @@ class LoadedDataset:
     location: str
     files: dict[str, dict] = field(default_factory=dict)
     carve: dict | None = None
-
-
-def read_release_file(name: str, path: str | Path, task: str | None = None) -> list:
-    """Reads one file in ``name``'s release format (e.g. for ``evaluate --file``)."""
-    spec = _get(name)
-    task = spec.resolve_task(task)
-    if name in _CONLL_TASKS:
-        layout, tasks = _CONLL_TASKS[name]
-        column, to_iob2 = tasks[task]
-        return [
-            TaggedSentence(s.columns["tokens"],
-                           tuple(iob1_to_iob2(s.columns[column])) if to_iob2 else s.columns[column])
-            for s in read_conll(path, layout)
-        ]
-    if name == "ud_english":
-        return [TaggedSentence(s.tokens, s.upos) for s in read_conllu(path)]
-    if name == "sst2":
-        return read_sst2(path)
-    if name == "trec":
-        return read_trec(path, fine=task == "fine")
-    raise ValueError(f"dataset {name!r} has no local release format (TFDS only)")
 
 
 def find_local_folder(name: str, data_dir: str | Path | None = None) -> Path | None:
@@ -203,7 +170,7 @@ def load_dataset(
     read_task = "fine" if name == "trec" else task
     folder = find_local_folder(name, data_dir)
     if folder is None:
-        from tagger.data import tfds_source
+        from tagger.data import tfds_source  # imports TFDS (and TensorFlow) only when needed
 
         splits = tfds_source.load_splits(name, read_task, tfds_data_dir)
         loaded = LoadedDataset(name, task, spec.kind, splits, (), None, "tfds", spec.tfds_name)
@@ -213,7 +180,7 @@ def load_dataset(
             path = folder / file_name
             if split != "train" and not path.is_file():
                 continue
-            items = read_release_file(name, path, read_task)
+            items = read_file(name, path, read_task)
             loaded.splits[split] = items
             loaded.files[file_name] = {"split": split, **count(items)}
     carve_dev_split(loaded, dev_fraction, seed)
@@ -250,16 +217,12 @@ def carve_dev_split(loaded: LoadedDataset, fraction: float, seed: int) -> None:
     loaded.splits = {k: loaded.splits[k] for k in ("train", "dev", "test") if k in loaded.splits}
 
 
-def labels_of(items: list) -> list[str]:
-    if items and isinstance(items[0], TextExample):
-        return [x.label for x in items]
-    return [tag for x in items for tag in x.tags]
+def read_release_file(name: str, path: str | Path, task: str | None = None) -> list:
+    """Reads one file in ``name``'s release format (e.g. for ``evaluate --file``).
 
-
-def count(items: list) -> dict:
-    """``{"sentences"|"examples": n, "tokens": n}`` for a list of examples."""
-    key = "examples" if items and isinstance(items[0], TextExample) else "sentences"
-    return {key: len(items), "tokens": sum(len(x.tokens) for x in items)}
+    Tags come back as :func:`load_dataset` gives them (NER and chunk in IOB2).
+    """
+    return read_file(name, path, _get(name).resolve_task(task))
 
 
 def _get(name: str) -> DatasetSpec:
