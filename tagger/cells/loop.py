@@ -1,10 +1,18 @@
-"""The time loop shared by the sequence layers.
+"""The time loop shared by the sequence layers, over packed steps.
 
-This is the one place that uses TensorFlow directly instead of ``keras.ops``:
-a ``tf.while_loop`` over ``TensorArray`` reads and writes is the cheapest
-per-step loop the TensorFlow backend offers (``keras.ops.scan`` carries its
-state through extra TensorArrays on this backend), and the per-step overhead
-is what dominates small recurrent layers on a CPU.
+This is the one place (with ``packing.py``) that uses TensorFlow directly
+instead of ``keras.ops``: a ``tf.while_loop`` over ``TensorArray`` reads and
+writes is the cheapest per-step loop the TensorFlow backend offers
+(``keras.ops.scan`` carries its state through extra TensorArrays on this
+backend), and ``TensorArray.split`` / ``concat`` let every step read and write
+a different number of rows, which ``keras.ops`` cannot express.
+
+At these sizes (batch 64, 128 units) a step is compute-bound, not
+overhead-bound: a 40-step loop doing nothing costs ~0.5 ms, the same loop
+doing a bidirectional LSTM's recurrent product ~22 ms on 2 cores. So the loop
+does only real work: at step ``t`` it runs the ``n_t`` rows that still have
+steps left (see ``packing.py``) instead of masking padded rows after
+computing them.
 """
 
 from __future__ import annotations
@@ -12,52 +20,59 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def run_time_loop(step, projected, mask, states, return_sequences, track_output=False):
-    """Run ``step`` over the leading (time) axis of ``projected``.
+def run_time_loop(step, inputs, sizes, steps, states, directions, keep_states=False):
+    """Run ``step`` over packed steps.
 
     Args:
-        step: ``step(projected_t, states) -> (output_t, new_states)``.
-        projected: Time-major input projections ``(T, ..., P)``.
-        mask: ``None`` or a boolean ``(T, ..., 1)`` tensor; where it is False
-            the states keep their previous value.
-        states: List of initial state tensors ``(..., units)``.
-        return_sequences: Whether to collect the output of every step.
-        track_output: Carry Keras' "previous output" separately from the
-            state. Only needed when a mask is given and the initial state is
-            not zero: otherwise the masked output equals the masked ``h``.
+        step: ``step(inputs_t, states, n) -> (output, new_states)`` on the
+            ``n`` running rows; ``output`` must be ``new_states[0]`` (``h``).
+        inputs: ``(D·N, P)`` projections packed in (step, direction, row)
+            order (``packing.pack``).
+        sizes: ``(steps,)`` int32, running rows per step (non-increasing).
+        steps: Scalar int32, number of steps.
+        states: Initial states, rows sorted by decreasing length:
+            ``(D, B, units)`` each, or ``(B, units)`` when ``directions == 1``.
+        directions: ``D``.
+        keep_states: Also return every step's ``states[1:]`` (packed), for
+            final states beyond ``h``.
 
     Returns:
-        ``(outputs, last_output, final_states)`` where ``outputs`` is
-        ``(T, ..., units)`` (or ``None`` without ``return_sequences``).
+        ``(outputs, histories)``: ``(D·N, units)`` outputs in packed order, and
+        one such tensor per state after the first (empty unless
+        ``keep_states``).
     """
-    length = tf.shape(projected)[0]
-    inputs = tf.TensorArray(projected.dtype, size=length, element_shape=projected.shape[1:])
-    inputs = inputs.unstack(projected)
-    masks = None
-    if mask is not None:
-        masks = tf.TensorArray(tf.bool, size=length, element_shape=mask.shape[1:]).unstack(mask)
-    state_shape = states[0].shape
-    outputs = tf.TensorArray(states[0].dtype, size=length if return_sequences else 0,
-                             element_shape=state_shape)
-    previous = tf.zeros_like(states[0])
+    width, units = inputs.shape[-1], states[0].shape[-1]
+    rows = tf.cast(sizes * directions, tf.int64)
+    reads = tf.TensorArray(inputs.dtype, size=steps, infer_shape=False,
+                           element_shape=tf.TensorShape([None, width])).split(inputs, rows)
 
-    def body(t, states, previous, outputs):
-        output, new_states = step(inputs.read(t), list(states))
-        if masks is not None:
-            keep = masks.read(t)
-            new_states = [tf.where(keep, new, old) for new, old in zip(new_states, states,
-                                                                       strict=True)]
-            output = tf.where(keep, output, previous) if track_output else new_states[0]
-        if return_sequences:
-            outputs = outputs.write(t, output)
-        return t + 1, new_states, output, outputs
+    def new_array(dtype):
+        return tf.TensorArray(dtype, size=steps, infer_shape=False,
+                              element_shape=tf.TensorShape([None, units]))
 
-    _, final_states, last_output, outputs = tf.while_loop(
-        lambda t, *_: t < length,
+    outputs = new_array(states[0].dtype)
+    histories = [new_array(s.dtype) for s in states[1:]] if keep_states else []
+
+    def flat(x):
+        return x if directions == 1 else tf.reshape(x, [-1, units])
+
+    def body(t, states, outputs, histories):
+        n = sizes[t]
+        x = reads.read(t)
+        if directions > 1:
+            x = tf.reshape(x, [directions, n, width])
+        # Rows are sorted by length, so the finished ones are the tail: drop them.
+        output, new_states = step(x, [s[..., :n, :] for s in states], n)
+        outputs = outputs.write(t, flat(output))
+        histories = [a.write(t, flat(s)) for a, s in zip(histories, new_states[1:], strict=False)]
+        return t + 1, list(new_states), outputs, histories
+
+    batch_free = [tf.TensorShape(s.shape[:-2] + [None] + s.shape[-1:]) for s in states]
+    _, _, outputs, histories = tf.while_loop(
+        lambda t, *_: t < steps,
         body,
-        (tf.constant(0), list(states), previous, outputs),
-        shape_invariants=None,
+        (tf.constant(0), list(states), outputs, histories),
+        shape_invariants=(tf.TensorShape([]), batch_free, None, [None] * len(histories)),
+        maximum_iterations=steps,
     )
-    stacked = outputs.stack() if return_sequences else None
-    # With zero steps, the "last output" is the zero output, as in Keras.
-    return stacked, last_output, list(final_states)
+    return outputs.concat(), [a.concat() for a in histories]

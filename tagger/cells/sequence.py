@@ -20,6 +20,7 @@ from keras import ops
 
 from tagger.cells.base import register
 from tagger.cells.loop import run_time_loop
+from tagger.cells.packing import pack
 
 
 def _stack_directions(tensors, dtype):
@@ -90,6 +91,8 @@ class SequenceRNN(keras.layers.Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.stateful = False
         self.supports_masking = True
+        # Each step runs a data-dependent number of rows (packing.py): no XLA.
+        self.supports_jit = False
         self.backward_cell = None
         if self.bidirectional:
             config = cell.get_config()
@@ -110,44 +113,37 @@ class SequenceRNN(keras.layers.Layer):
     # ------------------------------------------------------------------ call
     def call(self, sequences, initial_state=None, mask=None, training=False):
         cells = self.cells
-        batch = ops.shape(sequences)[0]
-        if mask is not None:
-            mask = ops.cast(mask, "bool")
+        D, units = len(cells), self.cell.units
+        batch, length = ops.shape(sequences)[0], ops.shape(sequences)[1]
+        mask = ops.ones((batch, length), "bool") if mask is None else ops.cast(mask, "bool")
+        zero_output = self.zero_output_for_mask or (self.bidirectional and self.return_sequences)
+        plan = pack(mask, [self.go_backwards or d == 1 for d in range(D)], zero_output)
 
-        projected, masks, rec_masks, states = [], [], [], []
+        projected, rec_masks, states = [], [], []
         for direction, cell in enumerate(cells):
-            backwards = self.go_backwards or direction == 1
             x = sequences
             if training and cell.dropout > 0:
                 noise_shape = (batch, 1, ops.shape(sequences)[-1])
                 x = keras.random.dropout(
                     x, cell.dropout, noise_shape=noise_shape, seed=cell.seed_generator
                 )
-            p = cell.project_inputs(x)
-            projected.append(ops.flip(p, axis=1) if backwards else p)
-            if mask is not None:
-                masks.append(ops.flip(mask, axis=1) if backwards else mask)
+            x = ops.take(ops.reshape(x, (-1, sequences.shape[-1])), plan.sources[direction], 0)
+            projected.append(cell.project_inputs(x))  # real steps only
             rec_masks.append(
-                cell.recurrent_dropout_mask(batch, p.dtype)
+                cell.recurrent_dropout_mask(batch, projected[-1].dtype)
                 if training and cell.recurrent_dropout > 0
                 else None
             )
             states.append(self._initial_states(cell, initial_state, direction, batch))
 
-        if len(cells) == 1:
-            p_tm = ops.transpose(projected[0], (1, 0, 2))
-            m_tm = None if mask is None else ops.expand_dims(ops.transpose(masks[0]), -1)
-            init = states[0]
-            weights = cells[0].recurrent_weights()
-            rec_mask = rec_masks[0]
+        if D == 1:
+            packed, init = projected[0], states[0]
+            weights, rec_mask = cells[0].recurrent_weights(), rec_masks[0]
         else:
-            p_tm = ops.transpose(ops.stack(projected), (2, 0, 1, 3))  # (T, 2, B, P)
-            m_tm = None
-            if mask is not None:
-                m_tm = ops.expand_dims(ops.transpose(ops.stack(masks), (2, 0, 1)), -1)
+            packed = ops.take(ops.concatenate(projected, axis=0), plan.interleave, axis=0)
             init = [ops.stack(pair) for pair in zip(*states, strict=True)]
             weights = {
-                name: _stack_directions([w, bw], p_tm.dtype)
+                name: _stack_directions([w, bw], packed.dtype)
                 for (name, w), bw in zip(
                     cells[0].recurrent_weights().items(),
                     cells[1].recurrent_weights().values(),
@@ -155,37 +151,38 @@ class SequenceRNN(keras.layers.Layer):
                 )
             }
             rec_mask = None if rec_masks[0] is None else ops.stack(rec_masks)
+        init = [ops.take(s, plan.order, axis=-2) for s in init]  # rows by decreasing length
+        if rec_mask is not None:
+            rec_mask = ops.take(rec_mask, plan.order, axis=-2)
 
-        zero_output = self.zero_output_for_mask or (self.bidirectional and self.return_sequences)
-        track_output = mask is not None and initial_state is not None and not zero_output
-        outputs, last_output, final_states = run_time_loop(
-            step=lambda p, s: cells[0].step(p, s, weights, rec_mask),
-            projected=p_tm,
-            mask=m_tm,
-            states=init,
-            return_sequences=self.return_sequences,
-            track_output=track_output,
+        def step(x, s, n):
+            dropped = None if rec_mask is None else rec_mask[..., :n, :]
+            return cells[0].step(x, s, weights, dropped)
+
+        outputs, histories = run_time_loop(
+            step, packed, plan.sizes, plan.steps, init, D, keep_states=self.return_state
         )
-        if zero_output and m_tm is not None:
-            if self.return_sequences:
-                outputs = outputs * ops.cast(m_tm, outputs.dtype)
-            else:
-                last_output = last_output * ops.cast(m_tm[-1], last_output.dtype)
-
-        if len(cells) == 1:
-            result = ops.transpose(outputs, (1, 0, 2)) if self.return_sequences else last_output
-            final = list(final_states)
+        zero = ops.zeros((1, units), outputs.dtype)  # the row masked steps read
+        outputs = ops.concatenate([outputs, zero], axis=0)
+        index = list(plan.output_index)  # per direction, (B, T) in processing order
+        if self.return_sequences:
+            if self.bidirectional:  # the backward direction is returned in input order
+                index[1] = ops.flip(index[1], axis=1)
+            gathered = ops.take(outputs, ops.stack(index, axis=-1), axis=0)  # (B, T, D, U)
+            result = ops.reshape(gathered, (batch, length, D * units))
         else:
-            if self.return_sequences:
-                forward = ops.transpose(outputs[:, 0], (1, 0, 2))
-                backward = ops.flip(ops.transpose(outputs[:, 1], (1, 0, 2)), axis=1)
-            else:
-                forward, backward = last_output[0], last_output[1]
-            result = ops.concatenate([forward, backward], axis=-1)
-            final = [s[0] for s in final_states] + [s[1] for s in final_states]
-        if self.return_state:
-            return [result, *final]
-        return result
+            last = [ops.concatenate([ops.full((batch, 1), D * plan.total, "int32"), i], 1)[:, -1]
+                    for i in index]  # (the zero row when there are no steps)
+            result = ops.reshape(ops.take(outputs, ops.stack(last, -1), axis=0), (batch, -1))
+        if not self.return_state:
+            return result
+        final = []
+        packed_states = [outputs] + [ops.concatenate([h, zero], 0) for h in histories]
+        for direction in range(D):
+            for packed_state, first in zip(packed_states, states[direction], strict=True):
+                got = ops.take(packed_state, plan.last_index[direction], axis=0)
+                final.append(ops.where(plan.lengths[:, None] > 0, got, first))
+        return [result, *final]
 
     def _initial_states(self, cell, initial_state, direction, batch):
         if initial_state is None:
