@@ -133,3 +133,14 @@ def test_saved_model_reloads_without_tagger(tmp_path):
     for endpoint, outputs in expected.items():
         for key, value in outputs.items():
             np.testing.assert_allclose(got[endpoint][key], value, rtol=1e-6)
+
+
+def test_in_graph_normalization_matches_build_vocab():
+    """Every training token, lowercased and digit-normalized in the graph, is found."""
+    tokens = ["ÉCOLE", "Straße", "ΟΔΟΣ", "İstanbul", "Ǆemal", "Ünal", "3.5", "ABC123", "Ωmega",
+              "ÀÉÎÕÜ", "ǅ", "ﬁne", "ΣΊΣΥΦΟΣ"]
+    layer = TokenFeatures(build_vocab([tokens], lowercase=True, normalize_digits=True),
+                          lowercase=True, normalize_digits=True)
+    ids = layer(tf.constant([tokens]))["words"].numpy()[0].tolist()
+    assert all(i >= 2 for i in ids), [t for t, i in zip(tokens, ids, strict=True) if i < 2]
+    assert len(set(ids)) == len(set(normalize_token(t, True, True) for t in tokens))
