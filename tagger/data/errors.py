@@ -47,8 +47,19 @@ class MissingDataError(FileNotFoundError):
         return (type(self), (self.path, self.expected))
 
 
-class DataSourceError(RuntimeError):
-    """TFDS could not provide a dataset (no network, missing extra package...)."""
+class DataSourceError(MissingDataError):
+    """TFDS could not provide a dataset (no network, missing extra package...).
+
+    A :class:`MissingDataError`: there are no local files and the download
+    failed, so callers that handle missing data handle this too.
+    """
+
+    def __init__(self, source: str, message: str):
+        super().__init__(source, message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def decode_utf8(data: bytes, path: str | Path) -> str:

@@ -14,7 +14,7 @@ import json
 import sys
 from collections import Counter
 
-from tagger.data.errors import DataFormatError, DataSourceError, MissingDataError
+from tagger.data.errors import DataFormatError, MissingDataError
 from tagger.data.examples import count, labels_of
 from tagger.data.registry import DATASETS, LoadedDataset, load_dataset
 from tagger.data.schemes import entity_spans
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = load_dataset(args.dataset, args.task, args.data_dir,
                               dev_fraction=args.dev_fraction, seed=args.seed)
-    except (DataFormatError, DataSourceError, MissingDataError, ValueError, OSError) as err:
+    except (DataFormatError, MissingDataError, ValueError, OSError) as err:  # + DataSourceError
         print(f"inspect: error: {err}", file=sys.stderr)
         return 2
     summary = summarize(loaded)

@@ -46,6 +46,7 @@ def load_splits(name: str, task: str, tfds_data_dir: str | None = None) -> dict[
         builder.download_and_prepare()
     except Exception as err:  # network, checksums, missing optional packages (conllu)...
         raise DataSourceError(
+            tfds_name,
             f"could not get {name} from TFDS ({tfds_name}): {type(err).__name__}: {err}; "
             f"without internet, put the release files in <data-dir>/{name}/ and pass "
             "--data-dir (or set TAGGER_DATA_DIR)"
