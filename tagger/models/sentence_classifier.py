@@ -17,6 +17,12 @@ import keras
 
 from tagger.cells import make_rnn
 from tagger.layers.token_encoders import MaskedPooling, WordDropout
+from tagger.models.base import StringInputModel
+
+
+@keras.saving.register_keras_serializable(package="tagger")
+class SentenceClassifier(StringInputModel):
+    """A functional classifier (built by :func:`build_sentence_classifier`)."""
 
 
 def build_sentence_classifier(config, features, class_names) -> keras.Model:
@@ -49,4 +55,4 @@ def build_sentence_classifier(config, features, class_names) -> keras.Model:
     logits = logits_layer(x)
 
     # --- model
-    return keras.Model(tokens, logits, name="sentence_classifier")
+    return SentenceClassifier(tokens, logits, name="sentence_classifier")

@@ -22,10 +22,11 @@ from keras import ops
 from tagger.cells import make_rnn
 from tagger.layers.crf import CRF
 from tagger.layers.token_encoders import CharEncoder, WordDropout
+from tagger.models.base import StringInputModel
 
 
 @keras.saving.register_keras_serializable(package="tagger")
-class SequenceTagger(keras.Model):
+class SequenceTagger(StringInputModel):
     """A functional tagger whose loss and decoding know its head (CRF or softmax).
 
     Built by :func:`build_sequence_tagger`. Loss: mean negative CRF

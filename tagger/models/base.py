@@ -1,0 +1,30 @@
+"""The base class of our models: Keras models whose input is token strings."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+class StringInputModel(keras.Model):
+    """A functional ``keras.Model`` that can be trained under ``tf.distribute``.
+
+    Keras' TensorFlow trainer builds a model symbolically before ``fit`` by
+    *averaging* one distributed batch across replicas (``strategy.reduce("MEAN")``),
+    which fails for string inputs. This class builds from the first replica's
+    share of the batch instead; everything else is Keras' own code path.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = getattr(self, "_distribute_strategy", None)
+        if strategy is None or iterator is None:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        for _, _, batches in iterator:
+            batch = next(batches)
+            local = tf.nest.map_structure(
+                lambda value: strategy.experimental_local_results(value)[0]
+                if isinstance(value, tf.distribute.DistributedValues) else value,
+                batch,
+            )
+            break
+        return super()._maybe_symbolic_build(data_batch=local)
