@@ -60,7 +60,7 @@ class TrainConfig:
     warmup_steps: int = _f(200, "linear warmup steps")
     clipnorm: float = _f(5.0, "clip the global gradient norm (0 to disable)")
     batch_size: int = _f(32, "sentences per batch")
-    epochs: int = _f(30, "maximum epochs")
+    epochs: int = _f(15, "maximum epochs")
     patience: int = _f(6, "stop after this many epochs without dev improvement")
     max_steps: int = _f(0, "stop after this many training steps (0: no limit)")
     seed: int = _f(0, "random seed (weights, shuffling, dropout)")
