@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -99,17 +98,48 @@ def make_batches(lengths, count, batch, bucketed, rng):
     return batches
 
 
+def baseline_cells(rev: str):
+    """``tagger/cells`` as of git revision ``rev``, imported as a separate package.
+
+    Lets one process time "ours now" against "ours before a change". The copy
+    registers its classes under its own serialization package, so the two
+    versions do not collide.
+    """
+    import importlib
+    import subprocess
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    names = subprocess.run(["git", "ls-tree", "--name-only", rev, "tagger/cells/"], cwd=root,
+                           check=True, capture_output=True, text=True).stdout.split()
+    package = "tagger_" + "".join(c for c in rev if c.isalnum())
+    target = Path(tempfile.mkdtemp()) / package / "cells"
+    target.mkdir(parents=True)
+    (target.parent / "__init__.py").write_text("")
+    for name in names:
+        text = subprocess.run(["git", "show", f"{rev}:{name}"], cwd=root, check=True,
+                              capture_output=True, text=True).stdout
+        text = text.replace("tagger.cells", f"{package}.cells")
+        text = text.replace('PACKAGE = "tagger"', f'PACKAGE = "{package}"')
+        (target / Path(name).name).write_text(text)
+    sys.path.insert(0, str(target.parents[1]))
+    return importlib.import_module(f"{package}.cells")
+
+
 # ----------------------------------------------------------------- models
-def build_model(variant: str) -> keras.Model:
+def build_model(variant: str, baseline=None) -> keras.Model:
     keras.utils.set_random_seed(0)
     ids = keras.Input((None,), dtype="int32")
     x = keras.layers.Embedding(VOCAB, EMBED, mask_zero=True)(ids)
     if variant.startswith("keras_"):
         x = keras.layers.Bidirectional(KERAS_TWINS[variant[6:]]())(x)
+    elif "@" in variant:
+        x = baseline.make_rnn(variant.split("@")[0], UNITS, bidirectional=True,
+                              return_sequences=True)(x)
     else:
         x = make_rnn(variant, UNITS, bidirectional=True, return_sequences=True)(x)
     out = keras.layers.Dense(TAGS, activation="softmax")(x)
-    model = keras.Model(ids, out, name=variant)
+    model = keras.Model(ids, out, name=variant.replace("@", "_at_"))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     return model
 
@@ -167,15 +197,16 @@ def compiled_steps(model: keras.Model, jit: bool):
     return train, infer
 
 
-def time_pass(steps, batches, mode) -> float:
+def time_call(steps, batch, mode) -> tuple[float, float]:
+    """Wall and process CPU seconds of one compiled step on one batch."""
     train, infer = steps
-    start = time.perf_counter()
-    for ids, tags, _, _ in batches:
-        if mode == "train":
-            train(ids, tags).numpy()
-        else:
-            infer(ids).numpy()
-    return time.perf_counter() - start
+    ids, tags = batch[0], batch[1]
+    wall, cpu = time.perf_counter(), time.process_time()
+    if mode == "train":
+        train(ids, tags).numpy()
+    else:
+        infer(ids).numpy()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def run(args) -> dict:
@@ -195,33 +226,55 @@ def run(args) -> dict:
 
     variants = list(args.cells)
     variants += [f"keras_{c}" for c in args.cells if c in KERAS_TWINS and not args.no_keras]
+    baseline = None
+    if args.baseline:
+        baseline = baseline_cells(args.baseline)
+        variants += [f"{c}@{args.baseline}" for c in args.cells]
     models, steps = {}, {}
     for v in variants:
         start = time.perf_counter()
-        models[v] = build_model(v)
+        models[v] = build_model(v, baseline)
         steps[v] = compiled_steps(models[v], args.jit)
         for mode in args.modes:  # warm-up: trace once, touch every shape
-            time_pass(steps[v], batches, mode)
+            for batch in batches:
+                time_call(steps[v], batch, mode)
         print(f"  built + warmed {v:16s} {time.perf_counter() - start:6.1f}s", flush=True)
 
-    times = {(v, m): [] for v in variants for m in args.modes}
+    # Round-robin at the finest grain (one batch of one variant at a time), so
+    # the machine's noise hits every variant alike; one repeat = all batches.
+    times = {(v, m): np.zeros((args.repeats, 2)) for v in variants for m in args.modes}
     for r in range(args.repeats):
-        for v in variants:  # round-robin: machine noise hits every variant alike
-            for mode in args.modes:
-                times[v, mode].append(time_pass(steps[v], batches, mode))
+        for batch in batches:
+            for v in variants:
+                for mode in args.modes:
+                    times[v, mode][r] += time_call(steps[v], batch, mode)
         print(f"  repeat {r + 1}/{args.repeats} done", flush=True)
 
     results = {}
     for v in variants:
         flops = forward_flops_per_token(models[v])
         for mode in args.modes:
-            seconds = statistics.median(times[v, mode])
+            wall, cpu = times[v, mode][:, 0], times[v, mode][:, 1]
+            seconds = float(np.median(wall))
             tps = real / seconds
             gflops = tps * flops * (3 if mode == "train" else 1) / 1e9
             results[v, mode] = {"tok_s": tps, "gflops": gflops, "pct_peak": 100 * gflops / peak,
-                                "spread": (max(times[v, mode]) - min(times[v, mode])) / seconds}
+                                "spread": float((wall.max() - wall.min()) / seconds),
+                                "best_tok_s": real / float(wall.min()),
+                                "cpu_tok_s": real / float(np.median(cpu))}
     report(results, variants, args, peak)
     return {"peak": peak, "results": {f"{v}/{m}": r for (v, m), r in results.items()}}
+
+
+def ratios(results, a, b, modes) -> str:
+    """Median wall-time ratio, with the best-run and CPU-time ratios as a noise check."""
+    parts = []
+    for m in modes:
+        x, y = results[a, m], results[b, m]
+        median, best = x["tok_s"] / y["tok_s"], x["best_tok_s"] / y["best_tok_s"]
+        cpu = x["cpu_tok_s"] / y["cpu_tok_s"]
+        parts.append(f"{m} {median:.2f}x (best {best:.2f}x, cpu {cpu:.2f}x)")
+    return ", ".join(parts)
 
 
 def report(results, variants, args, peak):
@@ -241,15 +294,15 @@ def report(results, variants, args, peak):
     print("\nratios")
     for c in args.cells:
         if f"keras_{c}" in variants:
-            parts = [f"{m} {results[c, m]['tok_s'] / results['keras_' + c, m]['tok_s']:.2f}x"
-                     for m in args.modes]
-            print(f"  {c:14s} ours / keras: {', '.join(parts)}")
+            print(f"  {c:14s} ours / keras: {ratios(results, c, 'keras_' + c, args.modes)}")
+    for c in args.cells:
+        if f"{c}@{args.baseline}" in variants:
+            print(f"  {c:14s} now / {args.baseline}: "
+                  f"{ratios(results, c, f'{c}@{args.baseline}', args.modes)}")
     if "lstm" in variants:
         for c in ("minimal_rnn", "cfn", "gru", "elman"):
             if c in variants:
-                parts = [f"{m} {results[c, m]['tok_s'] / results['lstm', m]['tok_s']:.2f}x"
-                         for m in args.modes]
-                print(f"  {c:14s} / our lstm:   {', '.join(parts)}")
+                print(f"  {c:14s} / our lstm:   {ratios(results, c, 'lstm', args.modes)}")
 
 
 def parse_args(argv=None):
@@ -263,6 +316,8 @@ def parse_args(argv=None):
     p.add_argument("--batching", choices=["random", "bucketed"], default="random")
     p.add_argument("--modes", nargs="+", choices=["train", "infer"], default=["train", "infer"])
     p.add_argument("--jit", action="store_true", help="compile train/predict steps with XLA")
+    p.add_argument("--baseline", metavar="REV",
+                   help="also time tagger/cells as of this git revision (variants CELL@REV)")
     p.add_argument("--no-keras", action="store_true", help="skip the Keras built-in twins")
     p.add_argument("--quick", action="store_true",
                    help="lstm, gru and their twins, 3 repeats of 4 batches")
