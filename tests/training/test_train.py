@@ -132,6 +132,15 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
     assert keras_tags[0] == exported["tags"][0][:7]
     assert keras_tags[1] == exported["tags"][2][:9]
 
+    # saved_model_cli shows the string input of the serving signature.
+    cli = Path(sys.executable).parent / "saved_model_cli"
+    if cli.exists():
+        shown = subprocess.run([str(cli), "show", "--dir", str(export_dir), "--all"],
+                               capture_output=True, text=True,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout
+        assert "signature_def['serving_default']" in shown
+        assert "inputs['sentences'] tensor_info:\n        dtype: DT_STRING" in shown
+
     # `python -m tagger evaluate` on the dev file agrees with the training report.
     done = subprocess.run([sys.executable, "-m", "tagger", "evaluate", str(export_dir.parent),
                            "--dataset", "conll2003", "--file",
@@ -158,8 +167,39 @@ def test_classifier_trains_and_exports(tmp_path):
                         "--pooling", "attention", "--name", "q")
     assert summary["dev"]["accuracy"] > 0.9, summary
     assert "macro_f1" in summary["dev"]
-    labels = (Path(summary["export_dir"]) / "assets" / "labels.txt").read_text().split()
+    export_dir = Path(summary["export_dir"])
+    labels = (export_dir / "assets" / "labels.txt").read_text().split()
     assert labels == ["HUM", "LOC", "NUM"]
+
+    # Reloaded without tagger, the SavedModel gives the Keras model's probabilities.
+    questions = ["Where is Oslo located ?", "How many Acme are in Lima ?", "Who is the x ?"]
+    script = f"""
+import json, sys, tensorflow as tf
+try:
+    import tagger
+    sys.exit("tagger importable")
+except ImportError:
+    pass
+m = tf.saved_model.load({str(export_dir)!r})
+out = m.signatures["serving_default"](sentences=tf.constant({questions!r}))
+print(json.dumps({{"label": [b.decode() for b in out["label"].numpy()],
+                  "probabilities": out["probabilities"].numpy().tolist()}}))
+"""
+    done = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, text=True,
+                          capture_output=True, env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    exported = json.loads(done.stdout.strip().splitlines()[-1])
+    assert exported["label"][:2] == ["LOC", "NUM"]
+
+    import keras
+
+    import tagger.models  # noqa: F401
+
+    model = keras.saving.load_model(Path(summary["run_dir"]) / "model.keras")
+    tokens = [q.split() for q in questions]
+    width = max(map(len, tokens))
+    logits = model(np.array([t + [""] * (width - len(t)) for t in tokens]))
+    np.testing.assert_allclose(exported["probabilities"], keras.ops.softmax(logits), atol=1e-5)
 
 
 @pytest.mark.slow
