@@ -193,7 +193,8 @@ def write_reports(rows: list[dict], budget: Budget, out: Path, distances=None) -
         writer.writeheader()
         writer.writerows({k: r[k] for k in fields} for r in rows)
     (out / "long_range.md").write_text(markdown_table(rows, budget, distances))
-    plot_long_range(rows, out / "long_range.png", "accuracy", chance=1 / budget.classes)
+    plot_long_range(rows, out / "long_range.png", "accuracy", chance=1 / budget.classes,
+                    distances=distances)
     return {"csv": str(out / "long_range.csv"), "table": str(out / "long_range.md"),
             "plot": str(out / "long_range.png")}
 

@@ -18,6 +18,7 @@ much the decision at the end depends on each earlier word.
 from __future__ import annotations
 
 import contextlib
+import importlib
 from pathlib import Path
 
 import keras
@@ -73,18 +74,29 @@ def _keras_files_beside(folder: Path) -> list[Path]:
     return found + sorted(folder.glob("*.keras")) + sorted(folder.parent.glob("*.keras"))
 
 
+def _load_keras(path: Path):
+    # The project's models, layers and features register their classes on import.
+    for module in ("tagger.models", "tagger.layers", "tagger.data.features"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (TypeError, ValueError) as error:
+        raise UnsupportedModelError(f"cannot load {path}: {str(error)[:300]}") from None
+
+
 def load_model(path):
     """Load a ``.keras`` model; for a SavedModel folder, use the ``.keras`` file beside it."""
     path = Path(path)
     if path.is_file() and path.suffix == ".keras":
-        return keras.saving.load_model(path, compile=False)
+        return _load_keras(path)
     if not path.is_dir():
         raise UnsupportedModelError(f"no .keras file or SavedModel folder at {path}")
     candidates = _keras_files_beside(path)
     if candidates:
         print(f"diagnose: {path} is not a .keras file; using the Keras model saved "
               f"beside it: {candidates[0]}")
-        return keras.saving.load_model(candidates[0], compile=False)
+        return _load_keras(candidates[0])
     raise UnsupportedModelError(
         f"{path} is an exported SavedModel without a .keras file beside it. A SavedModel "
         "keeps the serving graph but not the cell classes, so its recurrent weights cannot "
@@ -138,10 +150,12 @@ def input_gradient_norms(model, layer, model_inputs, max_distance) -> np.ndarray
         x = captured["inputs"]
         mask = captured["mask"]
         length = tf.shape(x)[1]
-        if mask is None:
-            lengths = tf.fill(tf.shape(x)[:1], length)
-        else:
+        if mask is not None:
             lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+        elif model_inputs.dtype == tf.string and model_inputs.shape.rank == 2:
+            lengths = tf.reduce_sum(tf.cast(model_inputs != "", tf.int32), axis=1)  # "" pads
+        else:
+            lengths = tf.fill(tf.shape(x)[:1], length)
         loss = tf.reduce_sum(_last_step_loss(outputs, lengths))
     grads = tape.gradient(loss, x)
     del tape

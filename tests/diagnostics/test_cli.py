@@ -70,7 +70,7 @@ def test_savedmodel_folder_uses_keras_file_beside_it_or_explains(tmp_path):
     version = tmp_path / "models" / "ner" / "1"
     version.mkdir(parents=True)
     (version / "saved_model.pb").write_bytes(b"")
-    args = ["diagnose", "--model", str(version), "--length", "6", "--samples", "2", "--out",
+    args = ["diagnose", "--model", str(version), "--length", "4", "--samples", "1", "--out",
             str(tmp_path / "d")]
     with pytest.raises(SystemExit, match="SavedModel.*\\.keras"):
         cli_main(args)
