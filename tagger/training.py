@@ -25,6 +25,7 @@ from tagger.config import TrainConfig
 from tagger.data.features import CASING_CLASSES, TokenFeatures, build_char_vocab, build_vocab
 from tagger.data.pipeline import classification_dataset, tagging_dataset
 from tagger.data.registry import load_dataset
+from tagger.diagnostics.callbacks import GradientNormLogger
 from tagger.evaluation import Predictor, evaluate_examples
 from tagger.models import build_sentence_classifier, build_sequence_tagger
 
@@ -208,6 +209,9 @@ def train(config: TrainConfig):
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq=50),
         keras.callbacks.TerminateOnNaN(),
     ]
+    if strategy.num_replicas_in_sync == 1:  # gradient norms of one held batch, to TensorBoard
+        callbacks.append(GradientNormLogger(run_dir / "tensorboard", next(iter(train_data)),
+                                            every_n_batches=50))
     if config.max_steps:
         callbacks.append(StopAfterSteps(config.max_steps))
     started = time.time()

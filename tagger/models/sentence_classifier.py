@@ -44,14 +44,16 @@ def build_sentence_classifier(config, features, class_names) -> keras.Model:
 
     # --- functional model
     tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
-    x = word_embedding(word_dropout(features(tokens)["words"]))
+    words = features(tokens)["words"]
+    mask = keras.ops.not_equal(words, 0)  # explicit, as in the tagger
+    x = word_embedding(word_dropout(words))
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
     for i, encoder in enumerate(encoders):
-        x = encoder(x)
+        x = encoder(x, mask=mask)
         x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1,
                                  name=f"birnn_{i}_dropout")(x)
     if pooling is not None:
-        x = pooling(x)
+        x = pooling(x, mask=mask)
     logits = logits_layer(x)
 
     # --- model

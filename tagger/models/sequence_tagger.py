@@ -102,6 +102,9 @@ def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceT
     # --- functional model
     tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
     feats = features(tokens)
+    # The mask is passed explicitly: Concatenate would OR it with the unmasked
+    # char and casing parts, and padding would then reach the recurrent layers.
+    mask = ops.not_equal(feats["words"], 0)
     parts = [word_embedding(word_dropout(feats["words"]))]
     if char_encoder is not None:
         parts.append(char_encoder(feats["chars"]))
@@ -110,14 +113,14 @@ def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceT
     x = keras.layers.Concatenate(name="token_vectors")(parts) if len(parts) > 1 else parts[0]
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
     for i, encoder in enumerate(encoders):
-        x = encoder(x)
+        x = encoder(x, mask=mask)
         x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1,
                                  name=f"birnn_{i}_dropout")(x)
     emissions = emissions_layer(x)
     if config.head == "crf":
         crf_scheme = scheme.lower() if scheme else None
         emissions = CRF(len(tag_names), tag_names=list(tag_names), scheme=crf_scheme,
-                        name="crf")(emissions)
+                        name="crf")(emissions, mask=mask)
 
     # --- model
     return SequenceTagger(tokens, emissions, name="sequence_tagger")

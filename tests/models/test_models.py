@@ -1,0 +1,74 @@
+"""The model builders: shapes, masks, loss, decoding, save/load, in process."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tagger.config import TrainConfig
+from tagger.data.features import CASING_CLASSES, TokenFeatures
+from tagger.models import build_sentence_classifier, build_sequence_tagger
+
+TAGS = ["B-LOC", "B-PER", "I-PER", "O"]
+TOKENS = tf.constant([["Mr", "Anna", "Berg", "in", "Oslo"], ["Oslo", ".", "", "", ""]])
+GOLD = np.array([[3, 1, 2, 3, 0], [0, 3, 0, 0, 0]])
+
+
+def features():
+    layer = TokenFeatures(["mr", "anna", "berg", "in", "oslo", "."], list("MrAnaBegiOslo."),
+                          lowercase=True)
+    layer.casing_vocab_size = len(CASING_CLASSES)
+    return layer
+
+
+def config(**kw):
+    return TrainConfig(units=8, word_dim=8, char_units=4, char_dim=4, **kw)
+
+
+@pytest.mark.parametrize("head", ["crf", "softmax"])
+def test_tagger_learns_a_batch_and_decodes_inside_the_mask(head, tmp_path):
+    keras.utils.set_random_seed(0)
+    model = build_sequence_tagger(config(head=head, dropout=0.0, word_dropout=0.0),
+                                  features(), TAGS, "IOB2")
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    model.fit(tf.data.Dataset.from_tensors((TOKENS, GOLD)), epochs=60, verbose=0)
+    tags, scores = (np.asarray(t) for t in model.decode(TOKENS))
+    np.testing.assert_array_equal(tags[0], GOLD[0])
+    np.testing.assert_array_equal(tags[1, :2], GOLD[1, :2])
+    assert np.all(tags[1, 2:] == 0) and np.all(scores[1, 2:] == 0)
+    assert np.all((scores[0] > 0.5) & (scores[0] <= 1.0 + 1e-6))
+
+    path = tmp_path / "tagger.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(np.asarray(loaded.decode(TOKENS)[0]), tags)
+    assert (loaded.crf is None) == (head == "softmax")
+
+
+@pytest.mark.parametrize("char_encoder", ["cnn", "rnn"])
+def test_padding_changes_neither_emissions_nor_loss(char_encoder):
+    model = build_sequence_tagger(config(dropout=0.0, word_dropout=0.0, layers=2,
+                                         char_encoder=char_encoder), features(), TAGS)
+    wider = tf.concat([TOKENS, tf.fill((2, 3), "")], axis=1)
+    gold_wider = np.concatenate([GOLD, np.full((2, 3), 2)], axis=1)  # junk tags on padding
+    emissions, emissions_wider = model(TOKENS), model(wider)
+    # Padding must not reach the recurrent layers (the backward direction would see it).
+    np.testing.assert_allclose(np.asarray(emissions_wider)[:, :5], emissions, atol=1e-5)
+    loss = model.compute_loss(TOKENS, GOLD, emissions)
+    loss_wider = model.compute_loss(wider, gold_wider, emissions_wider)
+    np.testing.assert_allclose(loss, loss_wider, rtol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "attention", "last"])
+def test_classifier_outputs_one_row_of_logits_per_sentence(pooling, tmp_path):
+    model = build_sentence_classifier(config(pooling=pooling, layers=2), features(),
+                                      ["neg", "pos"])
+    logits = np.asarray(model(TOKENS))
+    assert logits.shape == (2, 2) and np.all(np.isfinite(logits))
+    wider = tf.concat([TOKENS, tf.fill((2, 4), "")], axis=1)
+    np.testing.assert_allclose(model(wider), logits, atol=1e-5)
+    path = tmp_path / "classifier.keras"
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path)(TOKENS), logits, atol=1e-6)
