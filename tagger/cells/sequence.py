@@ -9,8 +9,9 @@ but is organised for speed:
    large matrix product instead of one small product per step);
 2. both directions of a bidirectional layer advance in one time loop, their
    states stacked on a leading axis so each step is one batched product;
-3. masks cost one ``where`` per state per step, and padded outputs are zeroed
-   after the loop in one product rather than inside it.
+3. padded steps are never computed: rows are packed by length (``packing.py``)
+   so step ``t`` runs only the rows that still have real steps, and the input
+   projection covers real tokens only; one gather puts outputs back in place.
 """
 
 from __future__ import annotations
