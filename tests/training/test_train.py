@@ -38,6 +38,16 @@ def run_train(tmp_path: Path, *extra: str, env=None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_isolated(script: str, cwd: Path) -> dict:
+    """Runs ``script`` in a Python that cannot import tagger; returns its last-line JSON."""
+    guard = ("import sys\ntry:\n    import tagger\n    sys.exit('tagger importable')\n"
+             "except ImportError:\n    pass\n")
+    done = subprocess.run([sys.executable, "-I", "-c", guard + script], cwd=cwd, text=True,
+                          capture_output=True, env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 # ------------------------------------------------------------------- config
 def test_every_config_field_is_a_flag():
     args = parse_args(["--cell", "gru", "--units", "8", "--lowercase", "false",
@@ -95,23 +105,14 @@ def test_tagger_trains_reports_and_exports(tmp_path):
     assert list((Path(summary["run_dir"]) / "tensorboard").rglob("events.out.tfevents*"))
 
     # The SavedModel reloads in a process that cannot import tagger and tags like Keras.
-    script = f"""
-import json, sys, tensorflow as tf
-try:
-    import tagger
-    sys.exit("tagger importable")
-except ImportError:
-    pass
+    exported = run_isolated(f"""
+import json, tensorflow as tf
 m = tf.saved_model.load({str(export_dir)!r})
 out = m.signatures["serving_default"](sentences=tf.constant(
     ["Mr Anna Novak visited Lisbon today .", "", "Mr Ivo met the Acme team in Oslo ."]))
 print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
                   if k in ("tags", "lengths")}}, default=lambda b: b.decode()))
-"""
-    done = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, text=True,
-                          capture_output=True, env={"TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    exported = json.loads(done.stdout.strip().splitlines()[-1])
+""", tmp_path)
     assert exported["lengths"] == [7, 0, 9]
     assert exported["tags"][0][:4] == ["O", "B-PER", "I-PER", "O"]
 
@@ -173,22 +174,13 @@ def test_classifier_trains_and_exports(tmp_path):
 
     # Reloaded without tagger, the SavedModel gives the Keras model's probabilities.
     questions = ["Where is Oslo located ?", "How many Acme are in Lima ?", "Who is the x ?"]
-    script = f"""
-import json, sys, tensorflow as tf
-try:
-    import tagger
-    sys.exit("tagger importable")
-except ImportError:
-    pass
+    exported = run_isolated(f"""
+import json, tensorflow as tf
 m = tf.saved_model.load({str(export_dir)!r})
 out = m.signatures["serving_default"](sentences=tf.constant({questions!r}))
 print(json.dumps({{"label": [b.decode() for b in out["label"].numpy()],
                   "probabilities": out["probabilities"].numpy().tolist()}}))
-"""
-    done = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, text=True,
-                          capture_output=True, env={"TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    exported = json.loads(done.stdout.strip().splitlines()[-1])
+""", tmp_path)
     assert exported["label"][:2] == ["LOC", "NUM"]
 
     import keras
