@@ -215,7 +215,9 @@ def train(config: TrainConfig):
     if config.max_steps:
         callbacks.append(StopAfterSteps(config.max_steps))
     started = time.time()
-    history = model.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=1)
+    # shuffle=False: the tf.data pipeline already shuffles with the seed.
+    history = model.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=1,
+                        shuffle=False)
     seconds = time.time() - started
     model.load_weights(selection.best_path)
     state = dict(selection.state, train_seconds=round(seconds, 1),
