@@ -12,13 +12,13 @@ import tensorflow as tf
 
 from tagger.layers.crf import (
     CRF,
-    allowed_transitions,
     crf_log_likelihood,
     crf_log_norm,
     crf_marginals,
     crf_sequence_score,
     viterbi_decode,
 )
+from tagger.layers.tag_constraints import allowed_transitions
 
 # --------------------------------------------------------------------------- references
 
