@@ -62,6 +62,7 @@ def run(run_id: str, args: list[str], data_dir: str, work: Path) -> dict:
 
 
 def table(results: list[dict]) -> str:
+    results = list({r["id"]: r for r in results}.values())  # a re-run replaces its row
     rows = ["| run | dev metric | dev score | test score | best epoch / run | s per epoch |",
             "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
