@@ -193,6 +193,17 @@ print(json.dumps({{"label": [b.decode() for b in out["label"].numpy()],
     logits = model(np.array([t + [""] * (width - len(t)) for t in tokens]))
     np.testing.assert_allclose(exported["probabilities"], keras.ops.softmax(logits), atol=1e-5)
 
+    # `python -m tagger evaluate` scores classifiers too, in their dataset's release format.
+    done = subprocess.run([sys.executable, "-m", "tagger", "evaluate", str(export_dir),
+                           "--dataset", "trec", "--file",
+                           str(tmp_path / "data" / "trec" / "train_5500.label")],
+                          capture_output=True, text=True, cwd=REPO_ROOT,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    scored = json.loads(done.stdout.strip().splitlines()[-1])
+    assert scored["examples"] == 300 and scored["accuracy"] > 0.9
+    assert set(scored) == {"accuracy", "macro_f1", "examples"}
+
 
 @pytest.mark.slow
 def test_softmax_head_and_rnn_char_encoder(tmp_path):
