@@ -31,11 +31,7 @@ def plot_gradient_norms(curves: dict[str, np.ndarray], path, title: str, ylabel:
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_long_range(rows: list[dict], path, metric: str, chance: float | None = None,
@@ -58,6 +54,11 @@ def plot_long_range(rows: list[dict], path, metric: str, chance: float | None = 
     ax.set_title("Long-range recall after a fixed training budget")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
+    return _save(fig, path)
+
+
+def _save(fig, path) -> Path:
+    """Lays out, writes and closes ``fig``; returns the PNG path."""
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)

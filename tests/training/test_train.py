@@ -38,6 +38,15 @@ def run_train(tmp_path: Path, *extra: str, env=None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_tagger(*args: str) -> dict:
+    """Runs ``python -m tagger ARGS`` from the repo; returns its last-line JSON."""
+    done = subprocess.run([sys.executable, "-m", "tagger", *args], capture_output=True,
+                          text=True, cwd=REPO_ROOT,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_isolated(script: str, cwd: Path) -> dict:
     """Runs ``script`` in a Python that cannot import tagger; returns its last-line JSON."""
     guard = ("import sys\ntry:\n    import tagger\n    sys.exit('tagger importable')\n"
@@ -143,22 +152,13 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
         assert "inputs['sentences'] tensor_info:\n        dtype: DT_STRING" in shown
 
     # `python -m tagger evaluate` on the dev file agrees with the training report.
-    done = subprocess.run([sys.executable, "-m", "tagger", "evaluate", str(export_dir.parent),
-                           "--dataset", "conll2003", "--file",
-                           str(tmp_path / "data" / "conll2003" / "eng.testa")],
-                          capture_output=True, text=True, cwd=REPO_ROOT,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    scored = json.loads(done.stdout.strip().splitlines()[-1])
+    scored = run_tagger("evaluate", str(export_dir.parent), "--dataset", "conll2003",
+                        "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
     assert scored["f1"] == pytest.approx(metrics["dev"]["f1"], abs=1e-12)
     assert scored["tokens"] == metrics["dev"]["tokens"]
 
     # `python -m tagger export` re-exports the run as the next version.
-    done = subprocess.run([sys.executable, "-m", "tagger", "export", summary["run_dir"]],
-                          capture_output=True, text=True, cwd=REPO_ROOT,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    again = json.loads(done.stdout.strip().splitlines()[-1])
+    again = run_tagger("export", summary["run_dir"])
     assert Path(again["export_dir"]) == tmp_path / "models" / "tiny" / "2"
 
 
@@ -194,13 +194,8 @@ print(json.dumps({{"label": [b.decode() for b in out["label"].numpy()],
     np.testing.assert_allclose(exported["probabilities"], keras.ops.softmax(logits), atol=1e-5)
 
     # `python -m tagger evaluate` scores classifiers too, in their dataset's release format.
-    done = subprocess.run([sys.executable, "-m", "tagger", "evaluate", str(export_dir),
-                           "--dataset", "trec", "--file",
-                           str(tmp_path / "data" / "trec" / "train_5500.label")],
-                          capture_output=True, text=True, cwd=REPO_ROOT,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    scored = json.loads(done.stdout.strip().splitlines()[-1])
+    scored = run_tagger("evaluate", str(export_dir), "--dataset", "trec",
+                        "--file", str(tmp_path / "data" / "trec" / "train_5500.label"))
     assert scored["examples"] == 300 and scored["accuracy"] > 0.9
     assert set(scored) == {"accuracy", "macro_f1", "examples"}
 
