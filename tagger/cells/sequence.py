@@ -121,6 +121,7 @@ class SequenceRNN(keras.layers.Layer):
         plan = pack(mask, [self.go_backwards or d == 1 for d in range(D)], zero_output)
 
         projected, rec_masks, states = [], [], []
+        features = sequences.shape[-1] or ops.shape(sequences)[-1]
         for direction, cell in enumerate(cells):
             x = sequences
             if training and cell.dropout > 0:
@@ -128,7 +129,7 @@ class SequenceRNN(keras.layers.Layer):
                 x = keras.random.dropout(
                     x, cell.dropout, noise_shape=noise_shape, seed=cell.seed_generator
                 )
-            x = ops.take(ops.reshape(x, (-1, sequences.shape[-1])), plan.sources[direction], 0)
+            x = ops.take(ops.reshape(x, (-1, features)), plan.sources[direction], 0)
             projected.append(cell.project_inputs(x))  # real steps only
             rec_masks.append(
                 cell.recurrent_dropout_mask(batch, projected[-1].dtype)

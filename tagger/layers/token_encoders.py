@@ -52,7 +52,9 @@ class CharEncoder(keras.layers.Layer):
             encoded = encoded * ops.cast(ops.any(mask, axis=1), encoded.dtype)[:, None]
         else:
             encoded = self.encoder(vectors, mask=mask, training=training)
-        return ops.reshape(encoded, (shape[0], shape[1], ops.shape(encoded)[-1]))
+        # a static width, so the layers after this one see a known feature size
+        width = self.units if self.kind == "cnn" else 2 * self.units
+        return ops.reshape(encoded, (shape[0], shape[1], width))
 
     def compute_output_shape(self, input_shape):
         width = self.units if self.kind == "cnn" else 2 * self.units

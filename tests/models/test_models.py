@@ -61,6 +61,24 @@ def test_padding_changes_neither_emissions_nor_loss(char_encoder):
     np.testing.assert_allclose(loss, loss_wider, rtol=1e-5)
 
 
+@pytest.mark.parametrize("char_encoder", ["cnn", "rnn"])
+def test_gradients_trace_with_unknown_batch_and_length(char_encoder):
+    """A fresh trace with (None, None) tokens (as the gradient-norm logger makes) must build."""
+    model = build_sequence_tagger(config(char_encoder=char_encoder), features(), TAGS)
+    model(TOKENS)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string)])
+    def squared_norm(tokens):
+        with tf.GradientTape() as tape:
+            emissions = model(tokens, training=True)
+            loss = model.compute_loss(tokens, tf.zeros(tf.shape(tokens), "int32"), emissions)
+        grads = tape.gradient(loss, model.trainable_variables)
+        return tf.add_n([tf.reduce_sum(tf.square(tf.convert_to_tensor(g)))
+                         for g in grads if g is not None])
+
+    assert np.isfinite(squared_norm(TOKENS).numpy()) and squared_norm(TOKENS).numpy() > 0
+
+
 @pytest.mark.parametrize("pooling", ["max", "mean", "attention", "last"])
 def test_classifier_outputs_one_row_of_logits_per_sentence(pooling, tmp_path):
     model = build_sentence_classifier(config(pooling=pooling, layers=2), features(),
