@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from typing import BinaryIO, TextIO
@@ -42,6 +43,7 @@ class TagOptions:
     max_chars: int = 5000  # ... and of at most this many characters
     chunk_size: int = 2048  # records read, sorted and batched together
     max_line_bytes: int = 1 << 20  # longer physical lines are cut into parts
+    workers: int = 2  # model calls in flight at once (TensorFlow releases the GIL)
 
 
 def _decode(values) -> list[str]:
@@ -59,6 +61,7 @@ class FileTagger:
         self.read = ReadStats()
         self.files = self.sentences = self.tokens = self.model_errors = 0
         self.seconds = 0.0
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- model calls ----------------------------------------------------------
     def _call(self, pieces: list) -> list[dict]:
@@ -101,6 +104,23 @@ class FileTagger:
                       "wrote it tagged O")
             return [self._fallback(pieces[0])]
 
+    def _map(self, function, items: list) -> Iterable:
+        """``map(function, items)``, up to ``workers`` calls at once, results in order.
+
+        One call leaves a core idle between its small per-step ops and while
+        Python unpacks its outputs; two in flight keep both cores busy.
+        """
+        if self.options.workers <= 1 or len(items) <= 1:
+            return map(function, items)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="tagger")
+        return self._pool.map(function, items)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
     # -- records --------------------------------------------------------------
     def _pieces(self, unit: Unit) -> list:
         opts = self.options
@@ -140,10 +160,10 @@ class FileTagger:
         results: list[dict | None] = [None] * len(pieces)
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         size = self.options.batch_size
-        for start in range(0, len(order), size):
-            batch = order[start:start + size]
-            for i, result in zip(batch, self._call_safely([pieces[i] for i in batch]),
-                                 strict=True):
+        batches = [order[start:start + size] for start in range(0, len(order), size)]
+        outputs = self._map(lambda batch: self._call_safely([pieces[i] for i in batch]), batches)
+        for batch, batch_results in zip(batches, outputs, strict=True):
+            for i, result in zip(batch, batch_results, strict=True):
                 results[i] = result
         grouped: dict[int, list[dict]] = {}
         for owner, result in zip(owners, results, strict=True):

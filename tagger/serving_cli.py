@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "default stdout")
     files.add_argument("--batch-size", type=_positive, default=32,
                        help="sentences per model call (default 32)")
+    files.add_argument("--workers", type=_positive, default=2,
+                       help="model calls in flight at once (default 2, one per core here)")
     files.add_argument("--max-tokens", type=_positive, default=512,
                        help="tag longer sentences in pieces of this many words (default 512)")
     files.add_argument("-q", "--quiet", action="store_true",
@@ -164,8 +166,8 @@ def tag_files(args, model) -> dict:
     output_format = args.output_format or default_output_format(model)
     outputs = plan_outputs(inputs, args.output, EXTENSIONS[output_format])
     warn = (lambda m: None) if args.quiet else (lambda m: print(f"serve: {m}", file=sys.stderr))
-    tagger = FileTagger(model, TagOptions(batch_size=args.batch_size,
-                                          max_tokens=args.max_tokens), warn=warn)
+    tagger = FileTagger(model, TagOptions(batch_size=args.batch_size, max_tokens=args.max_tokens,
+                                          workers=args.workers), warn=warn)
     total = sum(os.path.getsize(p) for p in inputs if p != "-") if "-" not in inputs else None
     shared = len(inputs) > 1 and len(set(outputs)) == 1
     started = time.perf_counter()
@@ -193,6 +195,7 @@ def tag_files(args, model) -> dict:
                     if stream is not sys.stdin.buffer:
                         stream.close()
         except BaseException:
+            tagger.close()
             for target, sink in sinks.items():
                 sink.close()
                 Path(target + ".part").unlink(missing_ok=True)
@@ -204,6 +207,7 @@ def tag_files(args, model) -> dict:
             stdout.flush()
             if stdout is not sys.stdout:
                 stdout.detach()
+    tagger.close()
     summary = tagger.summary(wall_seconds=time.perf_counter() - started)
     summary["outputs"] = sorted(sinks) if sinks else ["-"]
     return summary

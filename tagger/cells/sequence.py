@@ -23,6 +23,10 @@ from tagger.cells.base import register
 from tagger.cells.loop import run_time_loop
 from tagger.cells.packing import pack
 
+# Run the two directions of a bidirectional layer as two loops (True) or as one
+# loop over stacked weights (False). See bench/RESULTS.md for the measurements.
+PARALLEL_DIRECTIONS = True
+
 
 def _stack_directions(tensors, dtype):
     """Stack per-direction weights on a new leading axis (vectors broadcast over batch)."""
@@ -94,6 +98,7 @@ class SequenceRNN(keras.layers.Layer):
         self.supports_masking = True
         # Each step runs a data-dependent number of rows (packing.py): no XLA.
         self.supports_jit = False
+        self.parallel_directions = PARALLEL_DIRECTIONS
         self.backward_cell = None
         if self.bidirectional:
             config = cell.get_config()
@@ -138,32 +143,22 @@ class SequenceRNN(keras.layers.Layer):
             )
             states.append(self._initial_states(cell, initial_state, direction, batch))
 
-        if D == 1:
-            packed, init = projected[0], states[0]
-            weights, rec_mask = cells[0].recurrent_weights(), rec_masks[0]
+        if D == 1 or self.parallel_directions:
+            # One loop per direction; independent loops run concurrently on
+            # TensorFlow's inter-op threads, then interleave into (t, d, j) order.
+            loops = []
+            for direction, cell in enumerate(cells):
+                order = [ops.take(s, plan.order, axis=0) for s in states[direction]]
+                loops.append(self._run_direction(cell, projected[direction], order,
+                                                 rec_masks[direction], plan))
+            # (t, d, j) order: each direction's packed rows, interleaved step by step
+            merged = [ops.concatenate(parts, 0) for parts in zip(*(
+                [out, *hist] for out, hist in loops), strict=True)]
+            if D > 1:
+                merged = [ops.take(m, plan.interleave, axis=0) for m in merged]
+            outputs, histories = merged[0], merged[1:]
         else:
-            packed = ops.take(ops.concatenate(projected, axis=0), plan.interleave, axis=0)
-            init = [ops.stack(pair) for pair in zip(*states, strict=True)]
-            weights = {
-                name: _stack_directions([w, bw], packed.dtype)
-                for (name, w), bw in zip(
-                    cells[0].recurrent_weights().items(),
-                    cells[1].recurrent_weights().values(),
-                    strict=True,
-                )
-            }
-            rec_mask = None if rec_masks[0] is None else ops.stack(rec_masks)
-        init = [ops.take(s, plan.order, axis=-2) for s in init]  # rows by decreasing length
-        if rec_mask is not None:
-            rec_mask = ops.take(rec_mask, plan.order, axis=-2)
-
-        def step(x, s, n):
-            dropped = None if rec_mask is None else rec_mask[..., :n, :]
-            return cells[0].step(x, s, weights, dropped)
-
-        outputs, histories = run_time_loop(
-            step, packed, plan.sizes, plan.steps, init, D, keep_states=self.return_state
-        )
+            outputs, histories = self._run_fused(cells, projected, states, rec_masks, plan)
         zero = ops.zeros((1, units), outputs.dtype)  # the row masked steps read
         outputs = ops.concatenate([outputs, zero], axis=0)
         index = list(plan.output_index)  # per direction, (B, T) in processing order
@@ -185,6 +180,42 @@ class SequenceRNN(keras.layers.Layer):
                 got = ops.take(packed_state, plan.last_index[direction], axis=0)
                 final.append(ops.where(plan.lengths[:, None] > 0, got, first))
         return [result, *final]
+
+    def _run_direction(self, cell, projected, init, rec_mask, plan):
+        """One direction's loop over its packed steps (rows sorted by length)."""
+        weights = cell.recurrent_weights()
+        if rec_mask is not None:
+            rec_mask = ops.take(rec_mask, plan.order, axis=0)
+
+        def step(x, s, n):
+            return cell.step(x, s, weights, None if rec_mask is None else rec_mask[:n])
+
+        return run_time_loop(step, projected, plan.sizes, plan.steps, init, 1,
+                             keep_states=self.return_state)
+
+    def _run_fused(self, cells, projected, states, rec_masks, plan):
+        """Both directions in one loop: weights stacked, one batched product per step."""
+        packed = ops.take(ops.concatenate(projected, axis=0), plan.interleave, axis=0)
+        init = [ops.stack(pair) for pair in zip(*states, strict=True)]
+        weights = {
+            name: _stack_directions([w, bw], packed.dtype)
+            for (name, w), bw in zip(
+                cells[0].recurrent_weights().items(),
+                cells[1].recurrent_weights().values(),
+                strict=True,
+            )
+        }
+        rec_mask = None if rec_masks[0] is None else ops.stack(rec_masks)
+        init = [ops.take(s, plan.order, axis=-2) for s in init]  # rows by decreasing length
+        if rec_mask is not None:
+            rec_mask = ops.take(rec_mask, plan.order, axis=-2)
+
+        def step(x, s, n):
+            dropped = None if rec_mask is None else rec_mask[..., :n, :]
+            return cells[0].step(x, s, weights, dropped)
+
+        return run_time_loop(step, packed, plan.sizes, plan.steps, init, len(cells),
+                             keep_states=self.return_state)
 
     def _initial_states(self, cell, initial_state, direction, batch):
         if initial_state is None:

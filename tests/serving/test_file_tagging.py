@@ -100,13 +100,14 @@ def test_tokens_input_uses_the_tokens_signature(ner_dir, tmp_path, capsys):
     assert len(scores.split()) == 5 and out.splitlines()[1] == ""
 
 
-def test_text_input_keeps_order_across_sorted_batches(ner_dir, tmp_path, capsys):
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_text_input_keeps_order_across_sorted_batches(workers, ner_dir, tmp_path, capsys):
     sentences = [("Word " * (i % 7 + 1)).strip() + f" Item{i}." for i in range(300)]
     src = tmp_path / "doc.txt"
     src.write_text(" ".join(sentences[:150]) + "\n\n" + " ".join(sentences[150:]) + "\n",
                    encoding="utf-8")
-    code, out, _ = run([ner_dir, src, "--output-format", "jsonl", "--batch-size", "7", "-q"],
-                       capsys)
+    code, out, _ = run([ner_dir, src, "--output-format", "jsonl", "--batch-size", "7",
+                        "--workers", workers, "-q"], capsys)
     assert code == 0
     records = jsonl(out)
     assert [r["text"] for r in records] == sentences
