@@ -53,12 +53,13 @@ def write_input(sentences, tokens: int, order: str, path: Path, seed: int = 0) -
     return len(chosen)
 
 
-def run_once(model: str, source: Path, output: Path, batch_size: int) -> dict:
+def run_once(model: str, source: Path, output: Path, batch_size: int, workers: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(ROOT / "serve.py"), model, str(source), "--input-format", "lines",
-         "--output-format", "tsv", "-o", str(output), "--batch-size", str(batch_size), "-q"],
+         "--output-format", "tsv", "-o", str(output), "--batch-size", str(batch_size),
+         "--workers", str(workers), "-q"],
         capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -84,6 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tokens", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="serve.py --workers")
     args = parser.parse_args(argv)
 
     sentences = read_sentences(Path(args.data))
@@ -97,7 +99,7 @@ def main(argv=None) -> int:
         for repeat in range(args.repeats):
             for order in results:
                 result = run_once(args.model, inputs[order], Path(tmp) / f"{order}.out",
-                                  args.batch_size)
+                                  args.batch_size, args.workers)
                 assert result["lines_in"] == result["lines_seen"] == result["lines_out"], result
                 results[order].append(result)
                 print(f"repeat {repeat} {order}: {result['tokens_per_second']:.0f} tok/s "

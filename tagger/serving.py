@@ -61,7 +61,8 @@ class FileTagger:
         self.read = ReadStats()
         self.files = self.sentences = self.tokens = self.model_errors = 0
         self.seconds = 0.0
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None  # model calls
+        self._chunks: ThreadPoolExecutor | None = None  # the chunk being tagged
 
     # -- model calls ----------------------------------------------------------
     def _call(self, pieces: list) -> list[dict]:
@@ -117,9 +118,11 @@ class FileTagger:
         return self._pool.map(function, items)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        """Stop the background threads (a new call starts them again)."""
+        for pool in (self._chunks, self._pool):
+            if pool is not None:
+                pool.shutdown()
+        self._chunks = self._pool = None
 
     # -- records --------------------------------------------------------------
     def _pieces(self, unit: Unit) -> list:
@@ -179,13 +182,32 @@ class FileTagger:
                 unit.result = {"tokens": ["-DOCSTART-"], "tags": ["O"], "scores": [1.0]}
 
     def tag_records(self, units: Iterable[Unit]) -> Iterator[Unit]:
-        """Tag a stream of records chunk by chunk, yielding them in input order."""
+        """Tag a stream of records chunk by chunk, yielding them in input order.
+
+        With ``workers > 1`` the next chunk is read while the current one is
+        tagged in the background, and the previous one is written meanwhile.
+        """
         iterator = iter(units)
-        while chunk := list(islice(iterator, self.options.chunk_size)):
-            started = time.perf_counter()
-            self.tag_units(chunk)
+        pending = None  # (chunk, future) being tagged in the background
+        started = time.perf_counter()
+        try:
+            while True:
+                chunk = list(islice(iterator, self.options.chunk_size))
+                if pending is not None:
+                    pending[1].result()
+                    yield from pending[0]
+                    pending = None
+                if not chunk:
+                    return
+                if self.options.workers <= 1:
+                    self.tag_units(chunk)
+                    yield from chunk
+                else:
+                    if self._chunks is None:
+                        self._chunks = ThreadPoolExecutor(1, thread_name_prefix="tagger-chunks")
+                    pending = (chunk, self._chunks.submit(self.tag_units, chunk))
+        finally:
             self.seconds += time.perf_counter() - started
-            yield from chunk
 
     def tag_stream(self, source: BinaryIO, sink: TextIO, *, input_format: str = "text",
                    output_format: str | None = None, file_label: str | None = None,
@@ -204,7 +226,7 @@ class FileTagger:
         self.files += 1
 
     def summary(self, wall_seconds: float | None = None) -> dict:
-        """Totals so far; ``seconds`` is wall time when given, else time in the model."""
+        """Totals so far; ``seconds`` is wall time when given, else time spent in tag_records."""
         seconds = self.seconds if wall_seconds is None else wall_seconds
         return {
             "files": self.files,
