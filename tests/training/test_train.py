@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger.config import TrainConfig, resolve_config
+from tagger.config import TASK_PRESETS, TrainConfig, resolve_config
 from tagger.training_cli import parse_args
 from tests import synthetic
 from tests.conftest import REPO_ROOT
@@ -70,6 +70,18 @@ def test_every_config_field_is_a_flag():
                                capture_output=True, text=True, check=True).stdout
     for field in TrainConfig.__dataclass_fields__:
         assert "--" + field.replace("_", "-") in help_text
+
+
+def test_task_presets_sit_between_defaults_and_file_and_flags(tmp_path):
+    preset = TASK_PRESETS["pos"]
+    config = resolve_config(parse_args(["--task", "pos"]))
+    assert {k: getattr(config, k) for k in preset} == preset
+    assert config.units == TrainConfig.units  # fields outside the preset keep the defaults
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"task": "pos", "layers": 3, "dropout": 0.2}))
+    config = resolve_config(parse_args(["--config", str(path), "--dropout", "0.4"]))
+    assert (config.layers, config.dropout, config.epochs) == (3, 0.4, preset["epochs"])
+    assert resolve_config(parse_args(["--task", "ner"])) == TrainConfig()
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
