@@ -2,7 +2,7 @@
 
 ``CELLS`` maps each cell name to its class; ``make_cell`` builds a cell for
 ``keras.layers.RNN``; ``make_rnn`` builds the sequence layer the models use
-(input projections hoisted out of the time loop, both directions in one loop).
+(input projections hoisted out of the time loop, padded steps skipped).
 
 >>> from tagger.cells import CELLS, make_cell, make_rnn
 >>> sorted(CELLS)
@@ -67,7 +67,8 @@ def make_rnn(name: str, units: int, /, bidirectional: bool = False, **kwargs) ->
     Args:
         name: A key of ``CELLS``.
         units: Size of the hidden state (per direction).
-        bidirectional: Run both directions in one time loop.
+        bidirectional: Run both directions (two concurrent time loops), outputs
+            concatenated forward first.
         **kwargs: ``return_sequences``, ``return_state``, ``go_backwards``,
             ``zero_output_for_mask`` and ``name`` go to the layer, ``dtype``
             to both; everything else goes to the cell.

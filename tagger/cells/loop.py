@@ -20,29 +20,27 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def run_time_loop(step, inputs, sizes, steps, states, directions, keep_states=False):
-    """Run ``step`` over packed steps.
+def run_time_loop(step, inputs, sizes, steps, states, keep_states=False):
+    """Run ``step`` over the packed steps of one direction.
 
     Args:
         step: ``step(inputs_t, states, n) -> (output, new_states)`` on the
             ``n`` running rows; ``output`` must be ``new_states[0]`` (``h``).
-        inputs: ``(D·N, P)`` projections packed in (step, direction, row)
-            order (``packing.pack``).
+        inputs: ``(N, P)`` projections packed in (step, row) order
+            (``packing.pack``).
         sizes: ``(steps,)`` int32, running rows per step (non-increasing).
         steps: Scalar int32, number of steps.
-        states: Initial states, rows sorted by decreasing length:
-            ``(D, B, units)`` each, or ``(B, units)`` when ``directions == 1``.
-        directions: ``D``.
+        states: Initial states ``(B, units)``, rows sorted by decreasing length.
         keep_states: Also return every step's ``states[1:]`` (packed), for
             final states beyond ``h``.
 
     Returns:
-        ``(outputs, histories)``: ``(D·N, units)`` outputs in packed order, and
+        ``(outputs, histories)``: ``(N, units)`` outputs in packed order, and
         one such tensor per state after the first (empty unless
         ``keep_states``).
     """
     width, units = inputs.shape[-1], states[0].shape[-1]
-    rows = tf.cast(sizes * directions, tf.int64)
+    rows = tf.cast(sizes, tf.int64)
     reads = tf.TensorArray(inputs.dtype, size=steps, infer_shape=False,
                            element_shape=tf.TensorShape([None, width])).split(inputs, rows)
 
@@ -53,21 +51,16 @@ def run_time_loop(step, inputs, sizes, steps, states, directions, keep_states=Fa
     outputs = new_array(states[0].dtype)
     histories = [new_array(s.dtype) for s in states[1:]] if keep_states else []
 
-    def flat(x):
-        return x if directions == 1 else tf.reshape(x, [-1, units])
-
     def body(t, states, outputs, histories):
         n = sizes[t]
         x = reads.read(t)
-        if directions > 1:
-            x = tf.reshape(x, [directions, n, width])
         # Rows are sorted by length, so the finished ones are the tail: drop them.
-        output, new_states = step(x, [s[..., :n, :] for s in states], n)
-        outputs = outputs.write(t, flat(output))
-        histories = [a.write(t, flat(s)) for a, s in zip(histories, new_states[1:], strict=False)]
+        output, new_states = step(x, [s[:n] for s in states], n)
+        outputs = outputs.write(t, output)
+        histories = [a.write(t, s) for a, s in zip(histories, new_states[1:], strict=False)]
         return t + 1, list(new_states), outputs, histories
 
-    batch_free = [tf.TensorShape(s.shape[:-2] + [None] + s.shape[-1:]) for s in states]
+    batch_free = [tf.TensorShape([None, units]) for _ in states]
     _, _, outputs, histories = tf.while_loop(
         lambda t, *_: t < steps,
         body,

@@ -7,8 +7,8 @@ but is organised for speed:
 1. every input-only term is computed for all time steps at once
    (``cell.project_inputs`` on the ``(batch, time, features)`` tensor: one
    large matrix product instead of one small product per step);
-2. both directions of a bidirectional layer advance in one time loop, their
-   states stacked on a leading axis so each step is one batched product;
+2. the two directions of a bidirectional layer run as two independent time
+   loops, which TensorFlow executes concurrently (one core each here);
 3. padded steps are never computed: rows are packed by length (``packing.py``)
    so step ``t`` runs only the rows that still have real steps, and the input
    projection covers real tokens only; one gather puts outputs back in place.
@@ -22,16 +22,6 @@ from keras import ops
 from tagger.cells.base import register
 from tagger.cells.loop import run_time_loop
 from tagger.cells.packing import pack
-
-# Run the two directions of a bidirectional layer as two loops (True) or as one
-# loop over stacked weights (False). See bench/RESULTS.md for the measurements.
-PARALLEL_DIRECTIONS = True
-
-
-def _stack_directions(tensors, dtype):
-    """Stack per-direction weights on a new leading axis (vectors broadcast over batch)."""
-    stacked = ops.stack([ops.cast(t, dtype) for t in tensors], axis=0)
-    return ops.expand_dims(stacked, 1) if len(tensors[0].shape) == 1 else stacked
 
 
 @register
@@ -98,7 +88,6 @@ class SequenceRNN(keras.layers.Layer):
         self.supports_masking = True
         # Each step runs a data-dependent number of rows (packing.py): no XLA.
         self.supports_jit = False
-        self.parallel_directions = PARALLEL_DIRECTIONS
         self.backward_cell = None
         if self.bidirectional:
             config = cell.get_config()
@@ -143,22 +132,19 @@ class SequenceRNN(keras.layers.Layer):
             )
             states.append(self._initial_states(cell, initial_state, direction, batch))
 
-        if D == 1 or self.parallel_directions:
-            # One loop per direction; independent loops run concurrently on
-            # TensorFlow's inter-op threads, then interleave into (t, d, j) order.
-            loops = []
-            for direction, cell in enumerate(cells):
-                order = [ops.take(s, plan.order, axis=0) for s in states[direction]]
-                loops.append(self._run_direction(cell, projected[direction], order,
-                                                 rec_masks[direction], plan))
-            # (t, d, j) order: each direction's packed rows, interleaved step by step
-            merged = [ops.concatenate(parts, 0) for parts in zip(*(
-                [out, *hist] for out, hist in loops), strict=True)]
-            if D > 1:
-                merged = [ops.take(m, plan.interleave, axis=0) for m in merged]
-            outputs, histories = merged[0], merged[1:]
-        else:
-            outputs, histories = self._run_fused(cells, projected, states, rec_masks, plan)
+        # One loop per direction: independent loops run concurrently on TensorFlow's
+        # inter-op threads (bench/RESULTS.md: 1.3-1.5x one fused loop on 2 cores).
+        loops = []
+        for direction, cell in enumerate(cells):
+            order = [ops.take(s, plan.order, axis=0) for s in states[direction]]
+            loops.append(self._run_direction(cell, projected[direction], order,
+                                             rec_masks[direction], plan))
+        # (t, d, j) order: each direction's packed rows, interleaved step by step
+        merged = [ops.concatenate(parts, 0) for parts in zip(*(
+            [out, *hist] for out, hist in loops), strict=True)]
+        if D > 1:
+            merged = [ops.take(m, plan.interleave, axis=0) for m in merged]
+        outputs, histories = merged[0], merged[1:]
         zero = ops.zeros((1, units), outputs.dtype)  # the row masked steps read
         outputs = ops.concatenate([outputs, zero], axis=0)
         index = list(plan.output_index)  # per direction, (B, T) in processing order
@@ -190,31 +176,7 @@ class SequenceRNN(keras.layers.Layer):
         def step(x, s, n):
             return cell.step(x, s, weights, None if rec_mask is None else rec_mask[:n])
 
-        return run_time_loop(step, projected, plan.sizes, plan.steps, init, 1,
-                             keep_states=self.return_state)
-
-    def _run_fused(self, cells, projected, states, rec_masks, plan):
-        """Both directions in one loop: weights stacked, one batched product per step."""
-        packed = ops.take(ops.concatenate(projected, axis=0), plan.interleave, axis=0)
-        init = [ops.stack(pair) for pair in zip(*states, strict=True)]
-        weights = {
-            name: _stack_directions([w, bw], packed.dtype)
-            for (name, w), bw in zip(
-                cells[0].recurrent_weights().items(),
-                cells[1].recurrent_weights().values(),
-                strict=True,
-            )
-        }
-        rec_mask = None if rec_masks[0] is None else ops.stack(rec_masks)
-        init = [ops.take(s, plan.order, axis=-2) for s in init]  # rows by decreasing length
-        if rec_mask is not None:
-            rec_mask = ops.take(rec_mask, plan.order, axis=-2)
-
-        def step(x, s, n):
-            dropped = None if rec_mask is None else rec_mask[..., :n, :]
-            return cells[0].step(x, s, weights, dropped)
-
-        return run_time_loop(step, packed, plan.sizes, plan.steps, init, len(cells),
+        return run_time_loop(step, projected, plan.sizes, plan.steps, init,
                              keep_states=self.return_state)
 
     def _initial_states(self, cell, initial_state, direction, batch):
