@@ -38,7 +38,7 @@ __all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "FileTagger", "ModelError", "TagOp
 
 @dataclass(frozen=True)
 class TagOptions:
-    batch_size: int = 32  # sentences (pieces) per model call
+    batch_size: int = 64  # sentences (pieces) per model call
     max_tokens: int = 512  # longer sentences are tagged in pieces of this many words
     max_chars: int = 5000  # ... and of at most this many characters
     chunk_size: int = 2048  # records read, sorted and batched together
