@@ -226,3 +226,22 @@ def test_binary_and_empty_files_do_not_crash(ner_dir, tmp_path, capsys):
         summary = json.loads(err.strip().splitlines()[-1])
         assert summary["files"] == 2 and summary["lines"] == 401
         assert all(r["file"] == str(binary) for r in jsonl(out))
+
+
+def test_pipelined_chunks_match_one_call_at_a_time(ner_model):
+    """Many small chunks tagged in the background give the same records, in order."""
+    from tagger.serving import FileTagger, TagOptions
+
+    lines = "\n".join(f"Item {i} went to Oslo with Anna Berg{'.' * (i % 3)}" if i % 11 else ""
+                      for i in range(157)) + "\n"
+    outputs = {}
+    for workers in (1, 2):
+        tagger = FileTagger(ner_model, TagOptions(batch_size=5, chunk_size=16, workers=workers))
+        sink = io.StringIO()
+        tagger.tag_stream(io.BytesIO(lines.encode()), sink, input_format="lines",
+                          output_format="jsonl")
+        tagger.close()
+        outputs[workers] = jsonl(sink.getvalue())
+        assert tagger.summary()["lines"] == 157
+    assert outputs[1] == outputs[2]
+    assert [r["line"] for r in outputs[2]] == list(range(1, 158))
