@@ -2,12 +2,12 @@
 
 Like cuDNN's packed sequences: rows are sorted by decreasing length, so the
 rows still running at step ``t`` are always the first ``n_t`` of them, and the
-real (unmasked) steps of every direction are laid out time-major and
-contiguous::
+real (unmasked) steps of each direction are laid out time-major and
+contiguous, one direction after the other (each direction runs its own loop)::
 
-    packed row of (step t, direction d, sorted row j < n_t) = D·off_t + d·n_t + j
+    packed row of (direction d, step t, sorted row j < n_t) = d·N + off_t + j
 
-with ``off_t = n_0 + ... + n_{t-1}`` and ``D`` directions. A row's k-th real
+with ``off_t = n_0 + ... + n_{t-1}`` and ``N`` real steps per direction. A row's k-th real
 step is its k-th unmasked position in processing order, so any mask works
 (right padding is merely the common case) and a masked step leaves the state
 unchanged, as in ``keras.layers.RNN``.
@@ -32,7 +32,6 @@ class Packing(NamedTuple):
     sizes: tf.Tensor  # (steps,) n_t, rows running at step t
     total: tf.Tensor  # () N, real steps per direction
     sources: list  # per direction, (N,) flat index b·T + position of each packed step
-    interleave: tf.Tensor | None  # (D·N,) gathers [dir 0 rows; dir 1 rows] into (t, d, j)
     output_index: list  # per direction, (B, T) packed row per processing step, or D·N (zero)
     last_index: list  # per direction, (B,) packed row of each row's last real step
 
@@ -63,12 +62,11 @@ def pack(mask, backwards, zero_output):
     tj = tf.cast(tf.where(running), tf.int32)
     t_k, row_k = tj[:, 0], tf.gather(order, tj[:, 1])
 
-    # Index of a row's k-th real step (k < steps) in the packed (t, d, j) layout.
-    off_ext, size_ext = tf.concat([offsets, [0]], 0), tf.concat([sizes, [0]], 0)
+    # Index of a row's k-th real step (k < steps) in the packed (d, t, j) layout.
+    off_ext = tf.concat([offsets, [0]], 0)
 
     def packed_row(direction, k, rows):
-        k = tf.clip_by_value(k, 0, steps)
-        return D * tf.gather(off_ext, k) + direction * tf.gather(size_ext, k) + rows
+        return direction * total + tf.gather(off_ext, tf.clip_by_value(k, 0, steps)) + rows
 
     zero_row = D * total
     sources, output_index, last_index = [], [], []
@@ -85,11 +83,4 @@ def pack(mask, backwards, zero_output):
         last = packed_row(d, lengths - 1, rank)
         last_index.append(tf.where(lengths > 0, last, zero_row))
 
-    interleave = None
-    if D > 1:  # (t, d, j) position -> row of the concatenated per-direction packs
-        grid = tf.range(tf.shape(m)[0])[None, None, :] < sizes[:, None, None]
-        grid = tf.broadcast_to(grid, tf.stack([steps, D, tf.shape(m)[0]]))
-        tdj = tf.cast(tf.where(grid), tf.int32)
-        interleave = tdj[:, 1] * total + tf.gather(offsets, tdj[:, 0]) + tdj[:, 2]
-    return Packing(order, lengths, steps, sizes, total, sources, interleave, output_index,
-                   last_index)
+    return Packing(order, lengths, steps, sizes, total, sources, output_index, last_index)

@@ -134,17 +134,11 @@ class SequenceRNN(keras.layers.Layer):
 
         # One loop per direction: independent loops run concurrently on TensorFlow's
         # inter-op threads (bench/RESULTS.md: 1.3-1.5x one fused loop on 2 cores).
-        loops = []
-        for direction, cell in enumerate(cells):
-            order = [ops.take(s, plan.order, axis=0) for s in states[direction]]
-            loops.append(self._run_direction(cell, projected[direction], order,
-                                             rec_masks[direction], plan))
-        # (t, d, j) order: each direction's packed rows, interleaved step by step
-        merged = [ops.concatenate(parts, 0) for parts in zip(*(
+        loops = [self._run_direction(cell, projected[d], states[d], rec_masks[d], plan)
+                 for d, cell in enumerate(cells)]
+        # (d, t, j) order, the packing plan's layout: one direction after the other
+        outputs, *histories = [ops.concatenate(parts, 0) for parts in zip(*(
             [out, *hist] for out, hist in loops), strict=True)]
-        if D > 1:
-            merged = [ops.take(m, plan.interleave, axis=0) for m in merged]
-        outputs, histories = merged[0], merged[1:]
         zero = ops.zeros((1, units), outputs.dtype)  # the row masked steps read
         outputs = ops.concatenate([outputs, zero], axis=0)
         index = list(plan.output_index)  # per direction, (B, T) in processing order
@@ -167,9 +161,10 @@ class SequenceRNN(keras.layers.Layer):
                 final.append(ops.where(plan.lengths[:, None] > 0, got, first))
         return [result, *final]
 
-    def _run_direction(self, cell, projected, init, rec_mask, plan):
-        """One direction's loop over its packed steps (rows sorted by length)."""
+    def _run_direction(self, cell, projected, states, rec_mask, plan):
+        """One direction's loop over its packed steps, rows sorted by decreasing length."""
         weights = cell.recurrent_weights()
+        init = [ops.take(s, plan.order, axis=0) for s in states]
         if rec_mask is not None:
             rec_mask = ops.take(rec_mask, plan.order, axis=0)
 

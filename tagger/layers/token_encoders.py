@@ -53,12 +53,15 @@ class CharEncoder(keras.layers.Layer):
         else:
             encoded = self.encoder(vectors, mask=mask, training=training)
         # a static width, so the layers after this one see a known feature size
-        width = self.units if self.kind == "cnn" else 2 * self.units
-        return ops.reshape(encoded, (shape[0], shape[1], width))
+        return ops.reshape(encoded, (shape[0], shape[1], self.output_width))
+
+    @property
+    def output_width(self) -> int:
+        """Features per word: the CNN's filters, or both directions' final states."""
+        return self.units if self.kind == "cnn" else 2 * self.units
 
     def compute_output_shape(self, input_shape):
-        width = self.units if self.kind == "cnn" else 2 * self.units
-        return (*input_shape[:2], width)
+        return (*input_shape[:2], self.output_width)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,
