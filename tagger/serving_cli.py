@@ -158,11 +158,10 @@ def _progress(total: int | None, quiet: bool):
                 disable=quiet or not sys.stderr.isatty(), leave=False)
 
 
-def tag_files(args, model) -> dict:
+def tag_files(args, model, inputs: list[str]) -> dict:
     from tagger.serving import FileTagger, TagOptions
     from tagger.serving_formats import EXTENSIONS, default_output_format
 
-    inputs = expand_inputs(args.inputs)
     output_format = args.output_format or default_output_format(model)
     outputs = plan_outputs(inputs, args.output, EXTENSIONS[output_format])
     warn = (lambda m: None) if args.quiet else (lambda m: print(f"serve: {m}", file=sys.stderr))
@@ -213,6 +212,32 @@ def tag_files(args, model) -> dict:
     return summary
 
 
+# Installed for training and reports, imported by Keras (which `import tensorflow`
+# loads) for wrappers and plots that serving never uses.
+_UNUSED_BY_SERVING = ("sklearn", "matplotlib", "scipy")
+
+
+def import_tensorflow_lean() -> None:
+    """Import TensorFlow without the optional packages Keras pulls in with it.
+
+    Keras imports scikit-learn, SciPy and matplotlib when they are installed:
+    about 2 s of serve.py's ~7 s start-up on 2 cores (bench/RESULTS.md). They
+    are hidden only while TensorFlow is imported (Keras treats them as
+    absent), so a later ``import sklearn`` in this process still works.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    hidden = [name for name in _UNUSED_BY_SERVING if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # makes `import name` raise ImportError
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -222,17 +247,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.http:
             if args.inputs:
                 raise UsageError("--http takes no INPUT files")
+            import_tensorflow_lean()
             from tagger.http_server import run_server
 
             return run_server(args.model, host=args.host, port=args.port,
                               max_request_bytes=args.max_request_bytes, quiet=args.quiet,
                               max_concurrent_calls=args.max_concurrent_calls)
+        inputs = expand_inputs(args.inputs)  # a missing input fails before the slow load
+        import_tensorflow_lean()
         model = load_model(args.model)
         if not args.quiet:
             kind = "tagger" if model.is_tagger else "classifier"
             print(f"serve: {model.name} version {model.version} ({kind}, task {model.task}) "
                   f"from {model.path}", file=sys.stderr)
-        summary = tag_files(args, model)
+        summary = tag_files(args, model, inputs)
     except (ModelError, UsageError) as error:
         print(f"serve: error: {error}", file=sys.stderr)
         return 2

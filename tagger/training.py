@@ -166,7 +166,8 @@ def build_model(config: TrainConfig, loaded):
         build_vocab(train_tokens, config.min_word_freq, lowercase=config.lowercase,
                     normalize_digits=True),
         build_char_vocab(train_tokens),
-        lowercase=config.lowercase, normalize_digits=True, name="token_features")
+        lowercase=config.lowercase, normalize_digits=True,
+        distinct=loaded.kind == "tagging", name="token_features")
     features.casing_vocab_size = len(CASING_CLASSES)
     if loaded.kind == "tagging":
         return build_sequence_tagger(config, features, loaded.labels, loaded.scheme)

@@ -90,6 +90,12 @@ class TokenFeatures(keras.layers.Layer):
       in the batch, at most ``max_word_length`` (longer words are cut), at
       least 1. Characters are not lowercased.
     - ``casing``: int32 ``[B, T]``, an index into :data:`CASING_CLASSES`.
+    - with ``distinct=True`` also ``distinct_chars``: int32 ``[U, C]``,
+      ``chars`` of the ``U`` distinct tokens of the batch, and
+      ``token_index``: int32 ``[B, T]``, each token's row in it (``chars ==
+      distinct_chars[token_index]``), for encoders that run once per distinct
+      token. (Off by default: a saved functional model finds this layer's
+      outputs by their position in the sorted keys.)
 
     Example::
 
@@ -106,6 +112,7 @@ class TokenFeatures(keras.layers.Layer):
         lowercase: bool = False,
         normalize_digits: bool = False,
         max_word_length: int = 20,
+        distinct: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -116,6 +123,7 @@ class TokenFeatures(keras.layers.Layer):
         self.lowercase = bool(lowercase)
         self.normalize_digits = bool(normalize_digits)
         self.max_word_length = int(max_word_length)
+        self.distinct = bool(distinct)
         self.word_table = _table(self.vocabulary)
         self.char_table = _table(self.char_vocabulary)
 
@@ -130,32 +138,47 @@ class TokenFeatures(keras.layers.Layer):
 
     def call(self, tokens):
         tokens = tf.convert_to_tensor(tokens, dtype=tf.string)
-        present = tf.not_equal(tokens, "")
-        words = tokens
+        # Every string op runs once per distinct token: about half the tokens of a
+        # batch of running text are repeats ("the", ",", ".").
+        distinct, index = tf.unique(tf.reshape(tokens, [-1]), out_idx=tf.int32)
+        shape = tf.shape(tokens)
+        index = tf.reshape(index, shape)
+        words = distinct
         if self.lowercase:
             words = tf.strings.lower(words, encoding="utf-8")
         if self.normalize_digits:
             words = tf.strings.regex_replace(words, "[0-9]", "0")
+        present = tf.not_equal(distinct, "")
         word_ids = tf.where(present, tf.cast(self.word_table.lookup(words), tf.int32), PAD)
 
-        chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")[
-            :, :, : self.max_word_length
+        chars = tf.strings.unicode_split(distinct, "UTF-8", errors="replace")[
+            :, : self.max_word_length
         ]
         char_ids = chars.with_flat_values(tf.cast(self.char_table.lookup(chars.flat_values),
                                                   tf.int32))
-        shape = tf.shape(tokens, out_type=tf.int64)
-        width = tf.maximum(char_ids.bounding_shape(axis=2), 1)
-        char_ids = char_ids.to_tensor(default_value=PAD, shape=tf.stack([shape[0], shape[1],
-                                                                         width]))
-        return {"words": word_ids, "chars": char_ids, "casing": casing_ids(tokens)}
+        width = tf.maximum(tf.cast(char_ids.bounding_shape(axis=1), tf.int32), 1)
+        char_ids = char_ids.to_tensor(default_value=PAD,
+                                      shape=tf.stack([tf.size(distinct), width]))
+        features = {
+            "words": tf.gather(word_ids, index),
+            "chars": tf.gather(char_ids, index),
+            "casing": tf.gather(casing_ids(distinct), index),
+        }
+        if self.distinct:
+            features.update(distinct_chars=char_ids, token_index=index)
+        return features
 
     def compute_output_spec(self, tokens):
         b, t = tokens.shape[0], tokens.shape[1]
-        return {
+        spec = {
             "words": keras.KerasTensor((b, t), dtype="int32"),
             "chars": keras.KerasTensor((b, t, None), dtype="int32"),
             "casing": keras.KerasTensor((b, t), dtype="int32"),
         }
+        if self.distinct:
+            spec.update(distinct_chars=keras.KerasTensor((None, None), dtype="int32"),
+                        token_index=keras.KerasTensor((b, t), dtype="int32"))
+        return spec
 
     def get_config(self):
         config = super().get_config()
@@ -165,6 +188,7 @@ class TokenFeatures(keras.layers.Layer):
             lowercase=self.lowercase,
             normalize_digits=self.normalize_digits,
             max_word_length=self.max_word_length,
+            distinct=self.distinct,
         )
         return config
 

@@ -16,8 +16,9 @@ class CharEncoder(keras.layers.Layer):
     real characters. ``rnn`` (Lample et al., 2016): the final states of a
     bidirectional ``make_rnn(cell)`` over the characters, concatenated.
 
-    Input: char ids ``(batch, time, chars)``, 0 = padding. Output:
-    ``(batch, time, units)`` for cnn, ``(batch, time, 2 * units)`` for rnn.
+    Input: char ids ``(..., chars)``, 0 = padding: ``(batch, time, chars)``,
+    or ``(words, chars)`` for a list of distinct words. Output: ``(...,
+    units)`` for cnn, ``(..., 2 * units)`` for rnn.
     """
 
     def __init__(self, vocab_size, char_dim=30, units=50, kind="cnn", cell="lstm", width=3,
@@ -41,19 +42,45 @@ class CharEncoder(keras.layers.Layer):
 
     def call(self, chars, training=False):
         shape = ops.shape(chars)
-        flat = ops.reshape(chars, (-1, shape[2]))  # one row per word
+        flat = ops.reshape(chars, (-1, shape[-1]))  # one row per word
         mask = ops.not_equal(flat, 0)
-        vectors = self.embedding(flat)
         if self.kind == "cnn":
-            features = self.encoder(vectors)
+            # Same function; the lookup form is cheaper (bench/RESULTS.md) but its
+            # gradient is not, so training keeps the convolution.
+            features = (self.encoder(self.embedding(flat)) if training
+                        else self._convolve_by_lookup(flat))
             # max over the real characters only (padding scored far below)
             penalty = ops.cast(ops.logical_not(mask), features.dtype) * -1e4
             encoded = ops.max(features + penalty[:, :, None], axis=1)
             encoded = encoded * ops.cast(ops.any(mask, axis=1), encoded.dtype)[:, None]
         else:
-            encoded = self.encoder(vectors, mask=mask, training=training)
+            encoded = self.encoder(self.embedding(flat), mask=mask, training=training)
         # a static width, so the layers after this one see a known feature size
-        return ops.reshape(encoded, (shape[0], shape[1], self.output_width))
+        return ops.reshape(encoded, (*(shape[i] for i in range(len(chars.shape) - 1)),
+                                     self.output_width))
+
+    def _convolve_by_lookup(self, chars):
+        """``relu(Conv1D(E[chars]))`` with 'same' padding, as table lookups.
+
+        The convolution is linear in the embeddings: tap ``k`` adds
+        ``E[c_{i+k-l}] W_k``, so ``P_k = E W_k`` (``[vocab, filters]``, one small
+        product per call) turns it into ``width`` gathers and adds per
+        character instead of ``width * char_dim * filters`` multiply-adds. Row
+        ``vocab`` of ``P_k`` is zero: the zero padding beyond the word's ends.
+        """
+        conv = self.encoder
+        kernel = ops.cast(conv.kernel, self.compute_dtype)  # (width, char_dim, filters)
+        table = ops.einsum("vd,kdf->kvf", ops.cast(self.embedding.embeddings,
+                                                   self.compute_dtype), kernel)
+        table = ops.pad(table, [[0, 0], [0, 1], [0, 0]])
+        left = (self.width - 1) // 2
+        padded = ops.pad(chars, [[0, 0], [left, self.width - 1 - left]],
+                         constant_values=self.vocab_size)
+        length = ops.shape(chars)[1]
+        out = ops.cast(conv.bias, self.compute_dtype)
+        for k in range(self.width):
+            out = out + ops.take(table[k], padded[:, k:k + length], axis=0)
+        return conv.activation(out)
 
     @property
     def output_width(self) -> int:
@@ -61,7 +88,7 @@ class CharEncoder(keras.layers.Layer):
         return self.units if self.kind == "cnn" else 2 * self.units
 
     def compute_output_shape(self, input_shape):
-        return (*input_shape[:2], self.output_width)
+        return (*input_shape[:-1], self.output_width)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,

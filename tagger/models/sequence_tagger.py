@@ -5,6 +5,9 @@ Architecture (Lample et al. 2016; Ma & Hovy 2016), from raw token strings::
     tokens ─ TokenFeatures ─┬─ words ─ WordDropout ─ Embedding ─┐
                             ├─ chars ─ CharEncoder (CNN / BiRNN) ┼─ concat ─ Dropout
                             └─ casing ─ Embedding ──────────────┘
+
+(with ``TokenFeatures(distinct=True)`` the characters of each distinct token
+of a batch are encoded once)
       ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers ─ Dense(tags)
       ─ CRF (transitions, Viterbi) or softmax
 
@@ -106,7 +109,10 @@ def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceT
     # char and casing parts, and padding would then reach the recurrent layers.
     mask = ops.not_equal(feats["words"], 0)
     parts = [word_embedding(word_dropout(feats["words"]))]
-    if char_encoder is not None:
+    if char_encoder is not None and "distinct_chars" in feats:  # once per distinct token
+        distinct_vectors = char_encoder(feats["distinct_chars"])
+        parts.append(ops.take(distinct_vectors, feats["token_index"], axis=0))
+    elif char_encoder is not None:
         parts.append(char_encoder(feats["chars"]))
     if casing_embedding is not None:
         parts.append(casing_embedding(feats["casing"]))

@@ -63,6 +63,19 @@ def test_token_features_ids():
                      ["mixed", "upper", "numeric", "has_digit", "punct", "punct"]]
 
 
+def test_distinct_tokens_index_the_per_token_features():
+    layer = make_layer(distinct=True)
+    assert "token_index" not in make_layer()(tf.constant([["the"]]))  # old models' outputs
+    batch = tf.constant([["the", "cat", "the", ""], ["cat", "", "", ""]])
+    out = {k: v.numpy() for k, v in layer(batch).items()}
+    assert len(out["distinct_chars"]) == 3  # "the", "cat", ""
+    np.testing.assert_array_equal(out["distinct_chars"][out["token_index"]], out["chars"])
+    assert out["token_index"][0, 0] == out["token_index"][0, 2] == out["token_index"][1, 0] - 1
+    single = {k: v.numpy() for k, v in layer(tf.constant([["cat"]])).items()}
+    assert out["words"][1, 0] == single["words"][0, 0]
+    assert out["casing"][1, 0] == single["casing"][0, 0]
+
+
 def test_chars_at_least_one_column_and_validation():
     out = make_layer()(tf.constant([["", ""]]))
     assert out["chars"].shape == (1, 2, 1) and out["words"].numpy().tolist() == [[0, 0]]

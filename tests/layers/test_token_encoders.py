@@ -25,6 +25,23 @@ def test_char_cnn_is_max_over_real_characters_only():
     np.testing.assert_allclose(out[0, 2], 0.0)  # padding word
 
 
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5])
+def test_char_cnn_inference_lookups_equal_the_training_convolution(width):
+    """Inference computes the convolution as table lookups; training convolves."""
+    rng = np.random.default_rng(width)
+    layer = CharEncoder(12, char_dim=5, units=7, kind="cnn", width=width)
+    chars = rng.integers(1, 12, size=(3, 4, 6))
+    chars[rng.random(chars.shape) < 0.3] = 0  # padding anywhere, id 0's embedding included
+    chars[0, 1] = 0  # an empty word
+    layer.build(chars.shape)
+    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
+    flat = chars.reshape(-1, chars.shape[-1])
+    np.testing.assert_allclose(layer._convolve_by_lookup(flat),
+                               layer.encoder(layer.embedding(flat)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer(chars, training=False), layer(chars, training=True),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_char_rnn_ignores_padding_characters():
     layer = CharEncoder(8, char_dim=4, units=3, kind="rnn", cell="gru")
     short = np.array([[[3, 4, 0, 0, 0]]])

@@ -16,9 +16,9 @@ TOKENS = tf.constant([["Mr", "Anna", "Berg", "in", "Oslo"], ["Oslo", ".", "", ""
 GOLD = np.array([[3, 1, 2, 3, 0], [0, 3, 0, 0, 0]])
 
 
-def features():
+def features(distinct=True):
     layer = TokenFeatures(["mr", "anna", "berg", "in", "oslo", "."], list("MrAnaBegiOslo."),
-                          lowercase=True)
+                          lowercase=True, distinct=distinct)
     layer.casing_vocab_size = len(CASING_CLASSES)
     return layer
 
@@ -59,6 +59,35 @@ def test_padding_changes_neither_emissions_nor_loss(char_encoder):
     loss = model.compute_loss(TOKENS, GOLD, emissions)
     loss_wider = model.compute_loss(wider, gold_wider, emissions_wider)
     np.testing.assert_allclose(loss, loss_wider, rtol=1e-5)
+
+
+@pytest.mark.parametrize("char_encoder", ["cnn", "rnn"])
+def test_encoding_distinct_tokens_once_changes_nothing(char_encoder):
+    """New models encode each distinct token's characters once; older saved ones per token."""
+    cfg = config(char_encoder=char_encoder, dropout=0.0, word_dropout=0.0)
+    once = build_sequence_tagger(cfg, features(distinct=True), TAGS)
+    per_token = build_sequence_tagger(cfg, features(distinct=False), TAGS)
+    for layer in once.layers:  # (the two graphs list their weights in different orders)
+        if layer.weights:
+            per_token.get_layer(layer.name).set_weights(layer.get_weights())
+    gold = tf.constant(GOLD)
+    for training in (False, True):
+        outputs = []
+        for model in (once, per_token):
+            with tf.GradientTape() as tape:
+                emissions = model(TOKENS, training=training)
+                loss = model.compute_loss(TOKENS, gold, emissions)
+            keys = [(layer.name, i) for layer in model.layers
+                    for i, _ in enumerate(layer.trainable_weights)]
+            weights = [w for layer in model.layers for w in layer.trainable_weights]
+            grads = tape.gradient(loss, weights)
+            outputs.append((emissions, {k: tf.convert_to_tensor(g)
+                                        for k, g in zip(keys, grads, strict=True)}))
+        (emissions, grads), (expected, expected_grads) = outputs
+        np.testing.assert_allclose(emissions, expected, rtol=1e-5, atol=1e-5)
+        assert sorted(grads) == sorted(expected_grads)
+        for path, grad in grads.items():
+            np.testing.assert_allclose(grad, expected_grads[path], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("char_encoder", ["cnn", "rnn"])

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tagger.serving_cli import main
 from tests.serving.fixtures import expected_label, expected_tagger_tags
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(argv, capsys):
@@ -51,6 +56,29 @@ def test_missing_input_exits_2(ner_dir, tmp_path, capsys):
     assert code == 2 and "input file not found" in err
     code, _, err = run([ner_dir, str(tmp_path / "*.none"), "-q"], capsys)
     assert code == 2 and "no file matches" in err
+
+
+def test_missing_input_fails_before_the_model_is_loaded(tmp_path, capsys):
+    code, _, err = run([tmp_path / "no-model", tmp_path / "nope.txt", "-q"], capsys)
+    assert code == 2 and "input file not found" in err
+
+
+def test_tensorflow_is_imported_without_the_packages_serving_never_uses():
+    """serve.py's start-up skips scikit-learn/SciPy/matplotlib, which stay importable."""
+    script = (
+        "import sys\n"
+        "from tagger.serving_cli import import_tensorflow_lean\n"
+        "import_tensorflow_lean()\n"
+        "assert 'tensorflow' in sys.modules and 'keras' in sys.modules\n"
+        "skipped = [n for n in ('sklearn', 'scipy', 'matplotlib') if n in sys.modules]\n"
+        "assert not skipped, skipped\n"
+        "import sklearn.metrics, tensorflow as tf\n"
+        "print(tf.constant(2).numpy() * 21)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "42"
 
 
 def test_lines_jsonl_tags_offsets_entities_and_summary(ner_dir, tmp_path, capsys):
