@@ -154,6 +154,9 @@ def main(argv=None) -> int:
                                         "and report/metrics.json")
     parser.add_argument("--models-dir", help="root of exported models (default: the run's)")
     parser.add_argument("--name", help="model name (default: the run's)")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="taggers: put the weights into the graph this version builds "
+                             "(faster for runs saved by older versions; same outputs)")
     args = parser.parse_args(argv)
     import tagger.models  # noqa: F401  (registers the model classes before loading)
 
@@ -166,6 +169,15 @@ def main(argv=None) -> int:
     except (OSError, ValueError) as error:
         print(f"export: error: {run_dir}: {error}", file=sys.stderr)
         return 2
+    if args.rebuild and dataset.kind == "tagging":
+        from dataclasses import fields
+
+        from tagger.config import TrainConfig
+        from tagger.models import rebuild_sequence_tagger
+
+        known = {f.name for f in fields(TrainConfig)}
+        train_config = TrainConfig(**{k: v for k, v in config.items() if k in known})
+        model = rebuild_sequence_tagger(model, train_config, dataset.labels, dataset.scheme)
     config["models_dir"] = args.models_dir or config["models_dir"]
     config["name"] = args.name or config.get("name") or (
         f"{config['task']}-{config['dataset']}-{config['cell']}")

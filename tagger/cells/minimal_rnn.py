@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tagger.cells.base import RecurrentCell, register
+from tagger.cells.base import RecurrentCell, affine, register
 
 
 @register
@@ -51,8 +51,8 @@ class MinimalRNNCell(RecurrentCell):
 
     def project_inputs(self, inputs):
         """Returns ``[U_z z_t + b_u, z_t]`` concatenated on the last axis."""
-        z = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)
-        gate_input = ops.matmul(z, self.latent_kernel) + self.gate_bias
+        z = ops.tanh(affine(inputs, self.kernel, self.bias))
+        gate_input = affine(z, self.latent_kernel, self.gate_bias)
         return ops.concatenate([gate_input, z], axis=-1)
 
     def step(self, projected, states, weights, recurrent_mask=None):

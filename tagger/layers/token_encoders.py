@@ -45,13 +45,15 @@ class CharEncoder(keras.layers.Layer):
         flat = ops.reshape(chars, (-1, shape[-1]))  # one row per word
         mask = ops.not_equal(flat, 0)
         if self.kind == "cnn":
-            # Same function; the lookup form is cheaper (bench/RESULTS.md) but its
-            # gradient is not, so training keeps the convolution.
-            features = (self.encoder(self.embedding(flat)) if training
-                        else self._convolve_by_lookup(flat))
             # max over the real characters only (padding scored far below)
-            penalty = ops.cast(ops.logical_not(mask), features.dtype) * -1e4
-            encoded = ops.max(features + penalty[:, :, None], axis=1)
+            penalty = ops.cast(ops.logical_not(mask), self.compute_dtype)[:, :, None] * -1e4
+            if training:
+                encoded = ops.max(self.encoder(self.embedding(flat)) + penalty, axis=1)
+            else:  # the same function, cheaper (bench/RESULTS.md); its gradient is not
+                # relu(x + b) is monotone in x: take the max first, then add and clip
+                encoded = ops.max(self._convolve_by_lookup(flat) + penalty, axis=1)
+                encoded = self.encoder.activation(
+                    encoded + ops.cast(self.encoder.bias, self.compute_dtype))
             encoded = encoded * ops.cast(ops.any(mask, axis=1), encoded.dtype)[:, None]
         else:
             encoded = self.encoder(self.embedding(flat), mask=mask, training=training)
@@ -60,27 +62,29 @@ class CharEncoder(keras.layers.Layer):
                                      self.output_width))
 
     def _convolve_by_lookup(self, chars):
-        """``relu(Conv1D(E[chars]))`` with 'same' padding, as table lookups.
+        """``Conv1D(E[chars])`` with 'same' padding, before bias and activation.
 
         The convolution is linear in the embeddings: tap ``k`` adds
-        ``E[c_{i+k-l}] W_k``, so ``P_k = E W_k`` (``[vocab, filters]``, one small
-        product per call) turns it into ``width`` gathers and adds per
-        character instead of ``width * char_dim * filters`` multiply-adds. Row
-        ``vocab`` of ``P_k`` is zero: the zero padding beyond the word's ends.
+        ``E[c_{i+k-l}] W_k``, so the table ``P_k = E W_k`` (``[vocab,
+        filters]``, one small product per call) turns it into ``width``
+        lookups and adds per character instead of ``width * char_dim *
+        filters`` multiply-adds. Row ``vocab`` of ``P_k`` is zero: the zero
+        padding beyond the word's ends.
         """
-        conv = self.encoder
-        kernel = ops.cast(conv.kernel, self.compute_dtype)  # (width, char_dim, filters)
-        table = ops.einsum("vd,kdf->kvf", ops.cast(self.embedding.embeddings,
-                                                   self.compute_dtype), kernel)
-        table = ops.pad(table, [[0, 0], [0, 1], [0, 0]])
+        kernel = ops.cast(self.encoder.kernel, self.compute_dtype)  # (width, char_dim, filters)
+        filters = kernel.shape[-1]
+        taps = ops.reshape(ops.transpose(kernel, (1, 0, 2)), (self.char_dim, -1))
+        table = ops.matmul(ops.cast(self.embedding.embeddings, self.compute_dtype), taps)
+        table = ops.pad(table, [[0, 1], [0, 0]])  # (vocab + 1, width * filters)
         left = (self.width - 1) // 2
         padded = ops.pad(chars, [[0, 0], [left, self.width - 1 - left]],
                          constant_values=self.vocab_size)
         length = ops.shape(chars)[1]
-        out = ops.cast(conv.bias, self.compute_dtype)
+        out = 0
         for k in range(self.width):
-            out = out + ops.take(table[k], padded[:, k:k + length], axis=0)
-        return conv.activation(out)
+            out = out + ops.take(table[:, k * filters:(k + 1) * filters],
+                                 padded[:, k:k + length], axis=0)
+        return out
 
     @property
     def output_width(self) -> int:

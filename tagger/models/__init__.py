@@ -7,6 +7,11 @@ of ours may contain, so ``keras.saving.load_model`` finds them.
 import tagger.data.features  # noqa: F401  (registers TokenFeatures)
 import tagger.layers.crf  # noqa: F401  (registers CRF)
 from tagger.models.sentence_classifier import build_sentence_classifier
-from tagger.models.sequence_tagger import SequenceTagger, build_sequence_tagger
+from tagger.models.sequence_tagger import (
+    SequenceTagger,
+    build_sequence_tagger,
+    rebuild_sequence_tagger,
+)
 
-__all__ = ["SequenceTagger", "build_sentence_classifier", "build_sequence_tagger"]
+__all__ = ["SequenceTagger", "build_sentence_classifier", "build_sequence_tagger",
+           "rebuild_sequence_tagger"]

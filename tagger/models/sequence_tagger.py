@@ -130,3 +130,22 @@ def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceT
 
     # --- model
     return SequenceTagger(tokens, emissions, name="sequence_tagger")
+
+
+def rebuild_sequence_tagger(model, config, tag_names, scheme=None) -> SequenceTagger:
+    """The same weights in the graph :func:`build_sequence_tagger` builds today.
+
+    For taggers saved by older versions (e.g. before characters were encoded
+    once per distinct token): every layer is rebuilt from ``config`` and takes
+    the weights of the saved layer with the same name.
+    """
+    from tagger.data.features import CASING_CLASSES, TokenFeatures
+
+    features_config = model.get_layer("token_features").get_config()
+    features = TokenFeatures.from_config({**features_config, "distinct": True})
+    features.casing_vocab_size = len(CASING_CLASSES)
+    rebuilt = build_sequence_tagger(config, features, tag_names, scheme)
+    for layer in model.layers:
+        if layer.weights:
+            rebuilt.get_layer(layer.name).set_weights(layer.get_weights())
+    return rebuilt

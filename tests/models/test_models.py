@@ -9,7 +9,11 @@ import tensorflow as tf
 
 from tagger.config import TrainConfig
 from tagger.data.features import CASING_CLASSES, TokenFeatures
-from tagger.models import build_sentence_classifier, build_sequence_tagger
+from tagger.models import (
+    build_sentence_classifier,
+    build_sequence_tagger,
+    rebuild_sequence_tagger,
+)
 
 TAGS = ["B-LOC", "B-PER", "I-PER", "O"]
 TOKENS = tf.constant([["Mr", "Anna", "Berg", "in", "Oslo"], ["Oslo", ".", "", "", ""]])
@@ -88,6 +92,17 @@ def test_encoding_distinct_tokens_once_changes_nothing(char_encoder):
         assert sorted(grads) == sorted(expected_grads)
         for path, grad in grads.items():
             np.testing.assert_allclose(grad, expected_grads[path], rtol=1e-4, atol=1e-5)
+
+
+def test_rebuild_moves_an_older_tagger_into_todays_graph(tmp_path):
+    old = build_sequence_tagger(config(), features(distinct=False), TAGS, "IOB2")
+    path = tmp_path / "old.keras"
+    old.save(path)
+    loaded = keras.saving.load_model(path)
+    rebuilt = rebuild_sequence_tagger(loaded, config(), TAGS, "IOB2")
+    assert rebuilt.get_layer("token_features").distinct
+    for got, expected in zip(rebuilt.decode(TOKENS), old.decode(TOKENS), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("char_encoder", ["cnn", "rnn"])

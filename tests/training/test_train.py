@@ -172,6 +172,11 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
     # `python -m tagger export` re-exports the run as the next version.
     again = run_tagger("export", summary["run_dir"])
     assert Path(again["export_dir"]) == tmp_path / "models" / "tiny" / "2"
+    rebuilt = run_tagger("export", summary["run_dir"], "--rebuild")
+    assert Path(rebuilt["export_dir"]) == tmp_path / "models" / "tiny" / "3"
+    rescored = run_tagger("evaluate", rebuilt["export_dir"], "--dataset", "conll2003",
+                          "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
+    assert rescored["f1"] == pytest.approx(scored["f1"], abs=1e-12)
 
 
 def test_classifier_trains_and_exports(tmp_path):
