@@ -84,7 +84,7 @@ def main(argv=None) -> int:
                                               / "eng.train"))
     parser.add_argument("--tokens", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2, help="serve.py --workers")
     args = parser.parse_args(argv)
 

@@ -5,7 +5,7 @@ model-sized pieces, sorted by length, run in batches, and put back together in
 input order, so memory stays flat for a file of any size. Example::
 
     from tagger.serving import FileTagger, TagOptions, load_model
-    tagger = FileTagger(load_model("models/ner"), TagOptions(batch_size=64))
+    tagger = FileTagger(load_model("models/ner"), TagOptions(batch_size=128))
     with open("notes.txt", "rb") as src, open("notes.jsonl", "w") as dst:
         tagger.tag_stream(src, dst, input_format="text", output_format="jsonl")
     print(tagger.summary())
@@ -38,7 +38,7 @@ __all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "FileTagger", "ModelError", "TagOp
 
 @dataclass(frozen=True)
 class TagOptions:
-    batch_size: int = 64  # sentences (pieces) per model call
+    batch_size: int = 128  # sentences (pieces) per model call (bench/RESULTS.md)
     max_tokens: int = 512  # longer sentences are tagged in pieces of this many words
     max_chars: int = 5000  # ... and of at most this many characters
     chunk_size: int = 2048  # records read, sorted and batched together
@@ -48,6 +48,17 @@ class TagOptions:
 
 def _decode(values) -> list[str]:
     return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _decode_rows(array, lengths) -> list[list[str]]:
+    """Row ``i`` of a ``[B, T]`` bytes array, cut to ``lengths[i]``, as str.
+
+    One decode per row instead of one per token: no token holds a newline
+    (every input format is line-based and the tokenizer splits on it).
+    """
+    rows = array.tolist()
+    return [b"\n".join(row[:n]).decode("utf-8", "replace").split("\n") if n else []
+            for row, n in zip(rows, lengths, strict=True)]
 
 
 class FileTagger:
@@ -77,9 +88,10 @@ class FileTagger:
             lengths = out.get("lengths")
             if lengths is None:
                 lengths = (tokens != b"").sum(axis=1)
-            return [{"tokens": _decode(tokens[i, :n]), "tags": _decode(tags[i, :n]),
-                     "scores": scores[i, :n].astype(float).tolist()}
-                    for i, n in enumerate(np.asarray(lengths).tolist())]
+            lengths = np.asarray(lengths).tolist()
+            rows = zip(_decode_rows(tokens, lengths), _decode_rows(tags, lengths),
+                       scores.astype(float).tolist(), lengths, strict=True)
+            return [{"tokens": t, "tags": g, "scores": s[:n]} for t, g, s, n in rows]
         probabilities = np.asarray(out["probabilities"], dtype=float)
         classes = out.get("classes")
         names = (_decode(classes[0]) if classes is not None and len(classes)

@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="output file, or folder (existing, ending in '/', or for several "
                             "inputs) getting one <input name>.<format> per input; "
                             "default stdout")
-    files.add_argument("--batch-size", type=_positive, default=64,
-                       help="sentences per model call (default 64)")
+    files.add_argument("--batch-size", type=_positive, default=128,
+                       help="sentences per model call (default 128)")
     files.add_argument("--workers", type=_positive, default=2,
                        help="model calls in flight at once (default 2, one per core here)")
     files.add_argument("--max-tokens", type=_positive, default=512,

@@ -50,6 +50,14 @@ def _entities(text: str, tokens: list[str], tags: list[str], offsets: list) -> l
     return out
 
 
+def _joined_fields(values: list[str], empty: str) -> str:
+    """``" ".join(safe_field(v, empty) for v in values)``, checked once for the usual case."""
+    joined = " ".join(values)
+    if joined.isprintable() and joined.count(" ") == len(values) - 1 and "" not in values:
+        return joined  # no value is empty or holds a space or a control character
+    return " ".join(safe_field(v, empty) for v in values)
+
+
 class RecordWriter:
     """Writes tagged records (``Unit``s with ``result`` filled) to a text stream."""
 
@@ -91,9 +99,8 @@ class RecordWriter:
         elif self.is_tagger:
             r = unit.result
             self.sink.write("\t".join([
-                " ".join(safe_field(t) for t in r["tokens"]),
-                " ".join(safe_field(t, "O") for t in r["tags"]),
-                " ".join(f"{s:.4f}" for s in r["scores"])]) + "\n")
+                _joined_fields(r["tokens"], "_"), _joined_fields(r["tags"], "O"),
+                " ".join(map("{:.4f}".format, r["scores"]))]) + "\n")
         else:
             label = unit.result.get("label")
             probability = unit.result["probabilities"].get(label, 0.0) if label else 0.0

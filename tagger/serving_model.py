@@ -101,6 +101,8 @@ class SavedModel:
 
     def __post_init__(self):
         self.gate = threading.BoundedSemaphore(self.max_concurrent_calls)
+        self._specs: dict[str, dict] = {}  # signature -> input specs (asked on every call)
+        self._is_tagger: bool | None = None
 
     # -- signatures -----------------------------------------------------------
     @property
@@ -109,14 +111,19 @@ class SavedModel:
 
     def input_specs(self, signature: str = DEFAULT_SIGNATURE) -> dict:
         """{input key: tf.TensorSpec} of a signature."""
-        return dict(self.loaded.signatures[signature].structured_input_signature[1])
+        if signature not in self._specs:
+            specs = self.loaded.signatures[signature].structured_input_signature[1]
+            self._specs[signature] = dict(specs)
+        return dict(self._specs[signature])
 
     def output_keys(self, signature: str = DEFAULT_SIGNATURE) -> list[str]:
         return sorted(self.loaded.signatures[signature].structured_outputs)
 
     @property
     def is_tagger(self) -> bool:
-        return "tags" in self.output_keys()
+        if self._is_tagger is None:
+            self._is_tagger = "tags" in self.output_keys()
+        return self._is_tagger
 
     @property
     def task(self) -> str:

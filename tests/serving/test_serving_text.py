@@ -105,3 +105,23 @@ def test_units_per_format():
     assert [u.kind for u in units] == ["docstart", "separator", "tag", "separator",
                                        "separator", "tag"]
     assert units[2].tokens == ["EU", "rejects"] and units[5].source == ["Peter NNP B-PER"]
+
+
+@pytest.mark.parametrize("values", [
+    ["EU", "rejects", "German"], [], [""], ["a b", "c"], ["tab\there", "x"], ["ok", ""],
+    ["\u200e", "ü"], ["only"],
+])
+def test_joined_fields_equal_field_by_field_cleaning(values):
+    from tagger.serving_formats import _joined_fields
+
+    assert _joined_fields(values, "O") == " ".join(safe_field(v, "O") for v in values)
+
+
+def test_decode_rows_cuts_each_row_to_its_length():
+    import numpy as np
+
+    from tagger.serving import _decode_rows
+
+    array = np.array([[b"EU", "Zürich".encode(), b""], [b"", b"", b""],
+                      [b"\xff", b"a", b"b"]], dtype=object)
+    assert _decode_rows(array, [2, 0, 3]) == [["EU", "Zürich"], [], ["\ufffd", "a", "b"]]
