@@ -41,7 +41,7 @@ class TagOptions:
     batch_size: int = 128  # sentences (pieces) per model call (bench/RESULTS.md)
     max_tokens: int = 512  # longer sentences are tagged in pieces of this many words
     max_chars: int = 5000  # ... and of at most this many characters
-    chunk_size: int = 2048  # records read, sorted and batched together
+    chunk_size: int = 8192  # records read, sorted and batched together (bench/RESULTS.md)
     max_line_bytes: int = 1 << 20  # longer physical lines are cut into parts
     workers: int = 2  # model calls in flight at once (TensorFlow releases the GIL)
 
