@@ -213,18 +213,20 @@ def tag_files(args, model, inputs: list[str]) -> dict:
     return summary
 
 
-# Installed for training and reports, imported by Keras (which `import tensorflow`
-# loads) for wrappers and plots that serving never uses.
-_UNUSED_BY_SERVING = ("sklearn", "matplotlib", "scipy")
+# Imported by `import tensorflow` (Keras, eagerly) and by Keras (scikit-learn,
+# SciPy, matplotlib, for wrappers and plots); a SavedModel needs none of them.
+_UNUSED_BY_SERVING = ("keras", "sklearn", "matplotlib", "scipy")
 
 
 def import_tensorflow_lean() -> None:
-    """Import TensorFlow without the optional packages Keras pulls in with it.
+    """Import TensorFlow without the packages it pulls in that serving never uses.
 
-    Keras imports scikit-learn, SciPy and matplotlib when they are installed:
-    about 2 s of serve.py's ~7 s start-up on 2 cores (bench/RESULTS.md). They
-    are hidden only while TensorFlow is imported (Keras treats them as
-    absent), so a later ``import sklearn`` in this process still works.
+    ``import tensorflow`` imports Keras, which imports scikit-learn, SciPy and
+    matplotlib when they are installed: about 2.5 s of serve.py's start-up on
+    2 cores, and loading a SavedModel is faster without Keras too
+    (bench/RESULTS.md). They are hidden only while TensorFlow is imported
+    (both treat them as optional), so a later ``import keras`` or ``import
+    sklearn`` in this process still works.
     """
     if "tensorflow" in sys.modules:
         return
