@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -102,7 +103,6 @@ class SavedModel:
     def __post_init__(self):
         self.gate = threading.BoundedSemaphore(self.max_concurrent_calls)
         self._specs: dict[str, dict] = {}  # signature -> input specs (asked on every call)
-        self._is_tagger: bool | None = None
 
     # -- signatures -----------------------------------------------------------
     @property
@@ -119,11 +119,9 @@ class SavedModel:
     def output_keys(self, signature: str = DEFAULT_SIGNATURE) -> list[str]:
         return sorted(self.loaded.signatures[signature].structured_outputs)
 
-    @property
+    @cached_property
     def is_tagger(self) -> bool:
-        if self._is_tagger is None:
-            self._is_tagger = "tags" in self.output_keys()
-        return self._is_tagger
+        return "tags" in self.output_keys()
 
     @property
     def task(self) -> str:

@@ -58,8 +58,7 @@ class CharEncoder(keras.layers.Layer):
         else:
             encoded = self.encoder(self.embedding(flat), mask=mask, training=training)
         # a static width, so the layers after this one see a known feature size
-        return ops.reshape(encoded, (*(shape[i] for i in range(len(chars.shape) - 1)),
-                                     self.output_width))
+        return ops.reshape(encoded, (*shape[:-1], self.output_width))
 
     def _convolve_by_lookup(self, chars):
         """``Conv1D(E[chars])`` with 'same' padding, before bias and activation.

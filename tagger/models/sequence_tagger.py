@@ -5,11 +5,11 @@ Architecture (Lample et al. 2016; Ma & Hovy 2016), from raw token strings::
     tokens ─ TokenFeatures ─┬─ words ─ WordDropout ─ Embedding ─┐
                             ├─ chars ─ CharEncoder (CNN / BiRNN) ┼─ concat ─ Dropout
                             └─ casing ─ Embedding ──────────────┘
-
-(with ``TokenFeatures(distinct=True)`` the characters of each distinct token
-of a batch are encoded once)
       ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers ─ Dense(tags)
       ─ CRF (transitions, Viterbi) or softmax
+
+With ``TokenFeatures(distinct=True)`` (what training builds) the characters
+of each distinct token of a batch are encoded once.
 
 The model maps ``tokens`` (``tf.string [batch, time]``, "" = padding) to
 per-tag emission scores; ``decode`` turns them into tag ids and per-token
