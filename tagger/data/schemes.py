@@ -174,3 +174,18 @@ def entity_spans(tags: Sequence[str], scheme: str = "IOB2") -> list[tuple[str, i
         elif prefix == "I":
             spans[-1] = (type_, spans[-1][1], i + 1)
     return spans
+
+
+def is_bioes(labels: Sequence[str]) -> bool:
+    """Whether a tag vocabulary is BIOES (it has E- or S- tags)."""
+    return any(label[:2] in ("E-", "S-") for label in labels)
+
+
+def as_iob2(tag: str) -> str:
+    """One BIOES tag's IOB2 name (E- -> I-, S- -> B-); exact on valid BIOES sequences."""
+    return {"E": "I", "S": "B"}.get(tag[0], tag[0]) + tag[1:] if tag[1:2] == "-" else tag
+
+
+def output_labels(labels: Sequence[str]) -> list[str]:
+    """The tags a model with tag vocabulary ``labels`` outputs and is scored in (IOB2)."""
+    return sorted({as_iob2(label) for label in labels}) if is_bioes(labels) else list(labels)

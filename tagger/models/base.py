@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tagger.layers.token_encoders import WordDropout
+
 
 class StringInputModel(keras.Model):
     """A functional ``keras.Model`` that can be trained under ``tf.distribute``.
@@ -40,3 +42,31 @@ class StringInputModel(keras.Model):
             )
             break
         return super()._maybe_symbolic_build(data_batch=local)
+
+
+def embed_words(config, features, word_ids, initial=None):
+    """Word ids ``[B, T]`` -> vectors ``[B, T, dim]``: word dropout, embedding, projection.
+
+    ``initial`` (``float32 [vocab, dim]``, from pretrained vectors) starts the
+    ``word_embedding`` table; ``config.freeze_embeddings`` keeps it fixed;
+    ``config.project_embeddings`` adds ``x W`` with ``W`` starting at the
+    identity (a trainable map of a frozen space, e.g.).
+    """
+    from tagger.config import DEFAULT_WORD_DIM
+
+    dim = config.word_dim or (initial.shape[1] if initial is not None else DEFAULT_WORD_DIM)
+    if initial is not None and initial.shape != (features.word_vocab_size, dim):
+        raise ValueError(f"initial word vectors of shape {initial.shape}, expected "
+                         f"{(features.word_vocab_size, dim)}")
+    # --- layers
+    word_dropout = WordDropout(config.word_dropout, oov_id=1, seed=config.seed,
+                               name="word_dropout")
+    embedding = keras.layers.Embedding(features.word_vocab_size, dim, mask_zero=True,
+                                       weights=initial, name="word_embedding")
+    embedding.trainable = not config.freeze_embeddings
+    # --- functional
+    x = embedding(word_dropout(word_ids))
+    if config.project_embeddings:
+        x = keras.layers.Dense(dim, use_bias=False, kernel_initializer="identity",
+                               name="word_projection")(x)
+    return x

@@ -16,8 +16,8 @@ from __future__ import annotations
 import keras
 
 from tagger.cells import make_rnn
-from tagger.layers.token_encoders import MaskedPooling, WordDropout
-from tagger.models.base import StringInputModel
+from tagger.layers.token_encoders import MaskedPooling
+from tagger.models.base import StringInputModel, embed_words
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -25,13 +25,12 @@ class SentenceClassifier(StringInputModel):
     """A functional classifier (built by :func:`build_sentence_classifier`)."""
 
 
-def build_sentence_classifier(config, features, class_names) -> keras.Model:
-    """Builds the classifier described by ``config`` (a TrainConfig)."""
+def build_sentence_classifier(config, features, class_names, word_vectors=None) -> keras.Model:
+    """Builds the classifier described by ``config`` (a TrainConfig).
+
+    ``word_vectors``: the initial word embedding (``[vocab, dim]``), or None.
+    """
     # --- layers
-    word_dropout = WordDropout(config.word_dropout, oov_id=1, seed=config.seed,
-                               name="word_dropout")
-    word_embedding = keras.layers.Embedding(features.word_vocab_size, config.word_dim,
-                                            mask_zero=True, name="word_embedding")
     last_only = config.pooling == "last"
     encoders = [
         make_rnn(config.cell, config.units, bidirectional=True,
@@ -46,7 +45,7 @@ def build_sentence_classifier(config, features, class_names) -> keras.Model:
     tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
     words = features(tokens)["words"]
     mask = keras.ops.not_equal(words, 0)  # explicit, as in the tagger
-    x = word_embedding(word_dropout(words))
+    x = embed_words(config, features, words, word_vectors)
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
     for i, encoder in enumerate(encoders):
         x = encoder(x, mask=mask)

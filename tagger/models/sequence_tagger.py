@@ -2,7 +2,7 @@
 
 Architecture (Lample et al. 2016; Ma & Hovy 2016), from raw token strings::
 
-    tokens ─ TokenFeatures ─┬─ words ─ WordDropout ─ Embedding ─┐
+    tokens ─ TokenFeatures ─┬─ words ─ WordDropout ─ Embedding ─┐  (GloVe at start)
                             ├─ chars ─ CharEncoder (CNN / BiRNN) ┼─ concat ─ Dropout
                             └─ casing ─ Embedding ──────────────┘
       ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers ─ Dense(tags)
@@ -24,8 +24,8 @@ from keras import ops
 
 from tagger.cells import make_rnn
 from tagger.layers.crf import CRF
-from tagger.layers.token_encoders import CharEncoder, WordDropout
-from tagger.models.base import StringInputModel
+from tagger.layers.token_encoders import CharEncoder
+from tagger.models.base import StringInputModel, embed_words
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -72,7 +72,8 @@ class SequenceTagger(StringInputModel):
         return tags, ops.max(probabilities, axis=-1) * weights
 
 
-def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceTagger:
+def build_sequence_tagger(config, features, tag_names, scheme=None,
+                          word_vectors=None) -> SequenceTagger:
     """Builds the tagger described by ``config`` (a :class:`tagger.config.TrainConfig`).
 
     Args:
@@ -80,12 +81,9 @@ def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceT
         features: a built ``tagger.data.features.TokenFeatures`` layer.
         tag_names: the tag vocabulary; output index i is ``tag_names[i]``.
         scheme: ``"IOB2"``/``"BIOES"`` to constrain CRF transitions, or None.
+        word_vectors: the initial word embedding (``[vocab, dim]``), or None.
     """
     # --- layers
-    word_dropout = WordDropout(config.word_dropout, oov_id=1, seed=config.seed,
-                               name="word_dropout")
-    word_embedding = keras.layers.Embedding(features.word_vocab_size, config.word_dim,
-                                            mask_zero=True, name="word_embedding")
     char_encoder = None
     if config.char_encoder != "none":
         char_encoder = CharEncoder(features.char_vocab_size, config.char_dim, config.char_units,
@@ -108,7 +106,7 @@ def build_sequence_tagger(config, features, tag_names, scheme=None) -> SequenceT
     # The mask is passed explicitly: Concatenate would OR it with the unmasked
     # char and casing parts, and padding would then reach the recurrent layers.
     mask = ops.not_equal(feats["words"], 0)
-    parts = [word_embedding(word_dropout(feats["words"]))]
+    parts = [embed_words(config, features, feats["words"], word_vectors)]
     if char_encoder is not None and "distinct_chars" in feats:  # once per distinct token
         distinct_vectors = char_encoder(feats["distinct_chars"])
         parts.append(ops.take(distinct_vectors, feats["token_index"], axis=0))

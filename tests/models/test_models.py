@@ -134,3 +134,38 @@ def test_classifier_outputs_one_row_of_logits_per_sentence(pooling, tmp_path):
     path = tmp_path / "classifier.keras"
     model.save(path)
     np.testing.assert_allclose(keras.saving.load_model(path)(TOKENS), logits, atol=1e-6)
+
+
+@pytest.mark.parametrize("freeze, project", [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("kind", ["tagger", "classifier"])
+def test_pretrained_vectors_start_the_embedding_frozen_or_fine_tuned(kind, freeze, project,
+                                                                      tmp_path):
+    layer = features(distinct=True)
+    initial = np.random.default_rng(0).normal(size=(layer.word_vocab_size, 8))
+    initial = initial.astype("float32")
+    cfg = config(freeze_embeddings=freeze, project_embeddings=project, dropout=0.0,
+                 word_dropout=0.0)
+    if kind == "tagger":
+        model = build_sequence_tagger(cfg, layer, TAGS, "IOB2", word_vectors=initial)
+        data, loss = (TOKENS, GOLD), None
+    else:
+        model = build_sentence_classifier(cfg, layer, ["a", "b"], word_vectors=initial)
+        data = (TOKENS, np.array([0, 1]))
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    embedding = model.get_layer("word_embedding")
+    np.testing.assert_array_equal(embedding.get_weights()[0], initial)
+    if project:  # starts as the identity: the vectors reach the encoder unchanged
+        np.testing.assert_array_equal(model.get_layer("word_projection").get_weights()[0],
+                                      np.eye(8, dtype="float32"))
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss)
+    model.fit(tf.data.Dataset.from_tensors(data), epochs=3, verbose=0, shuffle=False)
+    moved = not np.array_equal(embedding.get_weights()[0], initial)
+    assert moved == (not freeze)
+    if project:
+        assert not np.array_equal(model.get_layer("word_projection").get_weights()[0],
+                                  np.eye(8, dtype="float32"))
+    path = tmp_path / "model.keras"  # frozen or not, the vectors are saved with the model
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(reloaded.get_layer("word_embedding").get_weights()[0],
+                                  embedding.get_weights()[0])

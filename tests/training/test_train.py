@@ -19,8 +19,25 @@ from tagger.training_cli import parse_args
 from tests import synthetic
 from tests.conftest import REPO_ROOT
 
-TINY = ["--units", "24", "--word-dim", "24", "--char-units", "16", "--char-dim", "12",
+TINY = ["--embeddings", "none", "--units", "24", "--word-dim", "24", "--char-units", "16", "--char-dim", "12",
         "--batch-size", "16", "--warmup-steps", "10", "--learning-rate", "0.01"]
+
+
+def write_vectors(path: Path, dim: int = 6, gzip_it: bool = False) -> Path:
+    """A small GloVe-format file: the synthetic corpora's words and some that are not in them."""
+    import gzip
+
+    words = ["madrid", "extra", "0000", "mr", "the", "in", ".", "team", "who", "where"]
+    words += [w.lower() for w in (*synthetic.FIRST, *synthetic.LAST, *synthetic.PLACES,
+                                  *synthetic.ORGS, *synthetic.VERBS, *synthetic.FILLER)]
+    rng = np.random.default_rng(1)
+    text = "".join(f"{w} {' '.join(f'{v:.4f}' for v in rng.normal(0, 0.5, dim))}\n"
+                   for w in words)
+    if gzip_it:
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
 
 
 def train_command(tmp_path: Path, *extra: str) -> list[str]:
@@ -110,7 +127,9 @@ def test_bad_config_says_what_is_wrong(tmp_path):
 # --------------------------------------------------------------- end to end
 def test_tagger_trains_reports_and_exports(tmp_path):
     synthetic.write_conll2003(tmp_path / "data")
-    summary = run_train(tmp_path, "--epochs", "4", "--name", "tiny")
+    vectors = write_vectors(tmp_path / "vectors.txt")
+    summary = run_train(tmp_path, "--epochs", "4", "--name", "tiny", "--embeddings", str(vectors),
+                        "--word-dim", "6", "--embeddings-vocab", "3", "--tag-scheme", "BIOES")
     assert summary["dev"]["f1"] > 0.8, summary
     export_dir = Path(summary["export_dir"])
     assert export_dir == tmp_path / "models" / "tiny" / "1"
@@ -119,6 +138,17 @@ def test_tagger_trains_reports_and_exports(tmp_path):
         assert (assets / name).is_file(), name
     metrics = json.loads((assets / "metrics.json").read_text())
     assert metrics["dev"]["f1"] == pytest.approx(summary["dev"]["f1"])
+    # trained in BIOES, output and scored in IOB2
+    assert (assets / "labels.txt").read_text().split() == [
+        "B-LOC", "B-ORG", "B-PER", "I-PER", "O"]
+    config = json.loads((assets / "config.json").read_text())
+    assert config["model_scheme"] == "BIOES" and config["scheme"] == "IOB2"
+    assert (config["embeddings"], config["word_dim"]) == (str(vectors), 6)
+    # vocabulary: the training words, then the 3 most frequent words of the vectors
+    embeddings = metrics["embeddings"]
+    assert embeddings["vocabulary"] == embeddings["training_words"] + 3
+    assert embeddings["coverage"]["train"]["token_coverage"] == 1.0
+    assert "Coverage: train 100.0% of tokens" in (assets / "MODEL_CARD.md").read_text()
     report = Path(summary["run_dir"]) / "report"
     for name in ("report.txt", "metrics.json", "learning_curves.png", "confusion_dev.png"):
         assert (report / name).stat().st_size > 0, name
@@ -143,7 +173,9 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
     from tagger.data.tokenizer import tokenize_text
 
     model = keras.saving.load_model(Path(summary["run_dir"]) / "model.keras")
-    labels = (assets / "labels.txt").read_text().split()
+    from tagger.data.schemes import as_iob2
+
+    labels = [as_iob2(tag) for tag in config["model_tags"]]  # the model's own (BIOES) tags
     sentences = ["Mr Anna Novak visited Lisbon today .", "Mr Ivo met the Acme team in Oslo ."]
     width = max(len(tokenize_text(s)) for s in sentences)
     tokens = np.array([tokenize_text(s) + [""] * (width - len(tokenize_text(s)))
@@ -181,8 +213,10 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
 
 def test_classifier_trains_and_exports(tmp_path):
     synthetic.write_trec(tmp_path / "data")
+    vectors = write_vectors(tmp_path / "vectors.txt.gz", dim=5, gzip_it=True)
     summary = run_train(tmp_path, "--task", "coarse", "--dataset", "trec", "--epochs", "3",
-                        "--pooling", "attention", "--name", "q")
+                        "--pooling", "attention", "--name", "q", "--embeddings", str(vectors),
+                        "--word-dim", "5")
     assert summary["dev"]["accuracy"] > 0.9, summary
     assert "macro_f1" in summary["dev"]
     export_dir = Path(summary["export_dir"])
@@ -215,6 +249,21 @@ print(json.dumps({{"label": [b.decode() for b in out["label"].numpy()],
                         "--file", str(tmp_path / "data" / "trec" / "train_5500.label"))
     assert scored["examples"] == 300 and scored["accuracy"] > 0.9
     assert set(scored) == {"accuracy", "macro_f1", "examples"}
+
+
+def test_a_bad_vectors_file_fails_before_anything_is_created(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data", train=40, dev=10)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("the 0.1 0.2 0.3\nmr 0.1 oops 0.3\n")
+    for extra, where in ((["--embeddings", str(bad), "--word-dim", "3"], f"{bad}:2: value 'oops'"),
+                         (["--embeddings", str(write_vectors(tmp_path / "v.txt", dim=4))],
+                          "the vectors have 4 dimensions but --word-dim is 24"),
+                         (["--embeddings", str(tmp_path / "missing.txt")], "missing.txt: not found")):
+        done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert where in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "models").exists()
 
 
 @pytest.mark.slow
