@@ -106,7 +106,8 @@ class TrainConfig:
                 raise ValueError(f"--{key.replace('_', '-')} must be >= 1. "
                                  f"Received: {getattr(self, key)!r}")
         if self.embeddings_vocab < 0:
-            raise ValueError(f"--embeddings-vocab must be >= 0. Received: {self.embeddings_vocab!r}")
+            raise ValueError("--embeddings-vocab must be >= 0. "
+                             f"Received: {self.embeddings_vocab!r}")
         if not self.embeddings.strip():
             raise ValueError("--embeddings must be glove-6b-50d, none or a file path. "
                              "Received: ''")

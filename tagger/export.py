@@ -75,14 +75,19 @@ def next_version(model_root: Path) -> int:
 
 
 def model_card(config: dict, metrics: dict) -> str:
+    """MODEL_CARD.md: what the model is, its data and terms, vectors, scores, limits."""
+    from tagger.data.registry import DATASETS
+
     dev = metrics.get("dev", {})
+    spec = DATASETS.get(metrics.get("dataset"))
     lines = [
         f"# {config.get('name') or 'model'}", "",
         f"- task: {metrics.get('task')} on {metrics.get('dataset')} "
-        f"({metrics.get('source')} data)",
+        f"({metrics.get('source')} data){f': {spec.description}' if spec else ''}",
         f"- cell: {config.get('cell')}, {config.get('layers')} bidirectional layer(s) of "
         f"{config.get('units')} units per direction; head: {config.get('head')}; "
-        f"char encoder: {config.get('char_encoder')}",
+        f"char encoder: {config.get('char_encoder')}; tag scheme learned: "
+        f"{config.get('tag_scheme', 'IOB2')} (outputs IOB2)",
         f"- trained {metrics.get('epochs_run')} epochs ({metrics.get('train_seconds')} s), "
         f"best dev epoch {metrics.get('best_epoch')}, seed {config.get('seed')}",
         "- dev: " + ", ".join(f"{k} {dev[k]:.4f}" for k in ("f1", "precision", "recall",
@@ -92,9 +97,23 @@ def model_card(config: dict, metrics: dict) -> str:
         test = metrics["test"]
         lines.append("- test: " + ", ".join(f"{k} {test[k]:.4f}" for k in ("f1", "accuracy")
                                             if k in test))
-    lines += ["", embeddings_note(metrics.get("embeddings")),
-              "", "Trained with `python train.py`; the full configuration is in `config.json`.",
-              ""]
+    per_type = {k: v for k, v in dev.get("per_type", {}).items() if " avg" not in k}
+    if per_type:
+        lines += ["", "Dev scores per type:", "", "| type | precision | recall | F1 | support |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1-score']:.4f} "
+                  f"| {int(s['support'])} |" for name, s in sorted(per_type.items())]
+    lines += ["", embeddings_note(metrics.get("embeddings"))]
+    if spec and spec.terms:
+        lines += ["", f"Training data terms: {spec.terms} The model's outputs and weights are "
+                      "derived from this data; use them within these terms."]
+    lines += ["", "Trained with `python train.py`; the full configuration is in `config.json`, "
+                  "the training history in `metrics.json`.",
+              "", "Known limits: scores are on the dev split of the training corpus; text "
+                  "from another domain, period or register (and a different tokenization) "
+                  "scores lower. The tokenizer splits raw text by rules, so the model sees "
+                  "tokens as the training data's tokenization would give them only "
+                  "approximately.", ""]
     return "\n".join(lines)
 
 

@@ -53,6 +53,7 @@ class DatasetSpec:
     files: dict[str, str]  # split -> release file name (empty: TFDS only)
     tfds_name: str | None
     description: str
+    terms: str = ""  # the data's licence terms, in a sentence (for model cards)
 
     def resolve_task(self, task: str | None) -> str:
         if task is None:
@@ -67,7 +68,23 @@ class DatasetSpec:
 
 
 def _spec(name, kind, tasks, files, tfds_name, description):
-    return DatasetSpec(name, kind, tuple(tasks), dict(files), tfds_name, description)
+    return DatasetSpec(name, kind, tuple(tasks), dict(files), tfds_name, description,
+                       TERMS.get(name, ""))
+
+
+TERMS = {  # as the releases state them (../shared/data/README.md has the details)
+    "conll2003": "Reuters RCV1 text with CoNLL-2003 annotations: licensed by Reuters/NIST for "
+                 "research use only; not for commercial use or redistribution beyond the "
+                 "Reuters corpus agreement.",
+    "conll2000": "WSJ text (Penn Treebank) with CoNLL-2000 chunk tags: LDC licence terms "
+                 "for the underlying text; research use.",
+    "ud_english": "UD English-EWT: CC BY-SA 4.0.",
+    "wnut17": "WNUT-17 (Twitter, Reddit, YouTube, StackExchange posts): CC BY 4.0 "
+              "annotations; the posts remain under their platforms' terms.",
+    "sst2": "GLUE SST-2 (Stanford Sentiment Treebank, movie reviews): as distributed with "
+            "GLUE for research.",
+    "trec": "TREC / UIUC question classification data: freely available for research.",
+}
 
 
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
