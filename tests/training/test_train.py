@@ -19,8 +19,8 @@ from tagger.training_cli import parse_args
 from tests import synthetic
 from tests.conftest import REPO_ROOT
 
-TINY = ["--embeddings", "none", "--units", "24", "--word-dim", "24", "--char-units", "16", "--char-dim", "12",
-        "--batch-size", "16", "--warmup-steps", "10", "--learning-rate", "0.01"]
+TINY = ["--embeddings", "none", "--units", "24", "--word-dim", "24", "--char-units", "16",
+        "--char-dim", "12", "--batch-size", "16", "--warmup-steps", "10", "--learning-rate", "0.01"]
 
 
 def write_vectors(path: Path, dim: int = 6, gzip_it: bool = False) -> Path:
@@ -258,7 +258,8 @@ def test_a_bad_vectors_file_fails_before_anything_is_created(tmp_path):
     for extra, where in ((["--embeddings", str(bad), "--word-dim", "3"], f"{bad}:2: value 'oops'"),
                          (["--embeddings", str(write_vectors(tmp_path / "v.txt", dim=4))],
                           "the vectors have 4 dimensions but --word-dim is 24"),
-                         (["--embeddings", str(tmp_path / "missing.txt")], "missing.txt: not found")):
+                         (["--embeddings", str(tmp_path / "missing.txt")],
+                          "missing.txt: not found")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
