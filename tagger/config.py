@@ -2,8 +2,9 @@
 
 Defaults are the best configuration found so far for CoNLL-2003 NER, so a
 bare ``python train.py --task ner --dataset conll2003`` trains the best model;
-``TASK_PRESETS`` holds the fields where another task's best configuration
-differs. The resolved configuration is saved as JSON beside every trained model.
+``TASK_PRESETS`` and ``DATASET_PRESETS`` hold the fields where another
+task's (or dataset's) best configuration differs. The resolved configuration
+is saved as JSON beside every trained model.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ DEFAULT_WORD_DIM = 100  # the word embedding size when no vectors decide it
 
 
 # Where a task's best configuration differs from the defaults (README, Results).
-# Precedence: defaults < preset of the task < --config FILE < flags.
+# Precedence: defaults < preset of the task < preset of the dataset < --config FILE < flags.
 TASK_PRESETS = {
     # UD English-EWT UPOS: a second BiLSTM layer, a wider char CNN, lighter dropout
     # and much more word dropout (a third of training words are seen as OOV, so
     # the tagger learns to read unknown words from their characters and context)
     "pos": {"layers": 2, "char_units": 100, "dropout": 0.33, "word_dropout": 0.33,
             "epochs": 20},
+}
+# Where a dataset's best configuration differs from its task's (applied after it).
+DATASET_PRESETS: dict[str, dict] = {
 }
 
 
@@ -134,7 +138,8 @@ def _parse_bool(text: str) -> bool:
 
 
 def _preset_note(name: str) -> str:
-    return "".join(f"; {task}: {preset[name]}" for task, preset in TASK_PRESETS.items()
+    presets = {**TASK_PRESETS, **DATASET_PRESETS}
+    return "".join(f"; {key}: {preset[name]}" for key, preset in presets.items()
                    if name in preset)
 
 
@@ -187,4 +192,6 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     from_file = load_config_file(args.config) if getattr(args, "config", None) else {}
     from_flags = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
     task = from_flags.get("task", from_file.get("task", TrainConfig.task))
-    return TrainConfig(**{**TASK_PRESETS.get(task, {}), **from_file, **from_flags})
+    dataset = from_flags.get("dataset", from_file.get("dataset", TrainConfig.dataset))
+    return TrainConfig(**{**TASK_PRESETS.get(task, {}), **DATASET_PRESETS.get(dataset, {}),
+                          **from_file, **from_flags})

@@ -230,7 +230,7 @@ def build_model(config: TrainConfig, loaded, vocabulary=None, initial=None):
     features = TokenFeatures(
         vocabulary, build_char_vocab(train_tokens),
         lowercase=config.lowercase, normalize_digits=True,
-        distinct=loaded.kind == "tagging", name="token_features")
+        distinct=True, name="token_features")
     features.casing_vocab_size = len(CASING_CLASSES)
     if loaded.kind == "tagging":
         return build_sequence_tagger(config, features, loaded.labels, loaded.scheme, initial)

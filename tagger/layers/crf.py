@@ -118,7 +118,7 @@ def crf_log_likelihood(emissions, tags, mask, transitions, start, end):
 def crf_marginals(emissions, mask, transitions, start, end):
     """Posterior marginals ``p(y_t = k | e)``, float32 ``[B, T, K]``.
 
-    Forward-backward: ``p_t(k) = exp(alpha_t[k] + beta_t[k] - log Z)`` where
+    Forward-backward, in log space: ``p_t(k) = exp(alpha_t[k] + beta_t[k] - log Z)`` where
     ``beta`` runs the same recursion from the end of each sequence,
     ``beta_{L-1} = end``, ``beta_{t-1}[i] = logsumexp_j(A[i, j] + e_t[j] + beta_t[j])``
     (padded steps carry beta unchanged). Rows sum to 1 at real steps, 0 elsewhere.
@@ -135,8 +135,12 @@ def crf_marginals(emissions, mask, transitions, start, end):
 
     init = ops.zeros_like(emissions[:, 0]) + end[None]
     _, betas = ops.scan(back, init, _scan_input(emissions, mask), reverse=True)
-    log_z = ops.logsumexp(alphas[-1] + end[None], axis=1)
-    log_p = alphas + betas - log_z[None, :, None]
+    # Normalised per step: logsumexp_k(alpha_t + beta_t) = log Z at every t, but
+    # alpha and beta grow with the sentence, and in float32 a shared log Z read
+    # off the last step drifts from step t's own sum (rows summing to more than 1
+    # on long sentences). Each step's own sum keeps every row in [0, 1], summing to 1.
+    scores = alphas + betas
+    log_p = scores - ops.logsumexp(scores, axis=2, keepdims=True)
     marginals = ops.where(mask[:, :, None], ops.exp(ops.transpose(log_p, (1, 0, 2))), 0.0)
     return marginals
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tagger.layers.token_encoders import WordDropout
+from keras import ops
+
+from tagger.layers.token_encoders import CharEncoder, WordDropout
 
 
 class StringInputModel(keras.Model):
@@ -70,3 +72,28 @@ def embed_words(config, features, word_ids, initial=None):
         x = keras.layers.Dense(dim, use_bias=False, kernel_initializer="identity",
                                name="word_projection")(x)
     return x
+
+
+def token_vectors(config, features, feats, word_vectors=None):
+    """One vector per token: ``[words ; characters ; casing]`` (``token_vectors``).
+
+    Words through :func:`embed_words`; characters through a :class:`CharEncoder`
+    (``--char-encoder``, once per distinct token when ``feats`` has
+    ``distinct_chars``); casing classes through an embedding (``--casing-dim``,
+    0 = none).
+    """
+    parts = [embed_words(config, features, feats["words"], word_vectors)]
+    if config.char_encoder != "none":
+        char_encoder = CharEncoder(features.char_vocab_size, config.char_dim, config.char_units,
+                                   kind=config.char_encoder, cell=config.cell,
+                                   name="char_encoder")
+        if "distinct_chars" in feats:  # once per distinct token
+            distinct_vectors = char_encoder(feats["distinct_chars"])
+            parts.append(ops.take(distinct_vectors, feats["token_index"], axis=0))
+        else:
+            parts.append(char_encoder(feats["chars"]))
+    if config.casing_dim > 0:
+        casing = keras.layers.Embedding(features.casing_vocab_size, config.casing_dim,
+                                        name="casing_embedding")
+        parts.append(casing(feats["casing"]))
+    return keras.layers.Concatenate(name="token_vectors")(parts) if len(parts) > 1 else parts[0]

@@ -2,13 +2,15 @@
 
 Architecture, from raw token strings::
 
-    tokens ─ TokenFeatures ─ words ─ WordDropout ─ Embedding ─ Dropout
+    tokens ─ TokenFeatures ─┬─ words ─ WordDropout ─ Embedding ─┐  (GloVe at start)
+                            ├─ chars ─ CharEncoder (CNN / BiRNN) ┼─ concat ─ Dropout
+                            └─ casing ─ Embedding ──────────────┘
       ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers
       ─ pooling over real steps (max / mean / attention, or the last states)
       ─ Dense(classes) logits
 
-Characters and casing are left out: sentence labels depend on words, and the
-datasets (SST-2, TREC) are lowercased or short.
+Characters and casing are the tagger's token features, optional like there
+(``--char-encoder none``, ``--casing-dim 0`` give a words-only classifier).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import keras
 
 from tagger.cells import make_rnn
 from tagger.layers.token_encoders import MaskedPooling
-from tagger.models.base import StringInputModel, embed_words
+from tagger.models.base import StringInputModel, token_vectors
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -43,9 +45,9 @@ def build_sentence_classifier(config, features, class_names, word_vectors=None) 
 
     # --- functional model
     tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
-    words = features(tokens)["words"]
-    mask = keras.ops.not_equal(words, 0)  # explicit, as in the tagger
-    x = embed_words(config, features, words, word_vectors)
+    feats = features(tokens)
+    mask = keras.ops.not_equal(feats["words"], 0)  # explicit, as in the tagger
+    x = token_vectors(config, features, feats, word_vectors)
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
     for i, encoder in enumerate(encoders):
         x = encoder(x, mask=mask)

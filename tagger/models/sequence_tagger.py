@@ -24,8 +24,7 @@ from keras import ops
 
 from tagger.cells import make_rnn
 from tagger.layers.crf import CRF
-from tagger.layers.token_encoders import CharEncoder
-from tagger.models.base import StringInputModel, embed_words
+from tagger.models.base import StringInputModel, token_vectors
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -84,15 +83,6 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
         word_vectors: the initial word embedding (``[vocab, dim]``), or None.
     """
     # --- layers
-    char_encoder = None
-    if config.char_encoder != "none":
-        char_encoder = CharEncoder(features.char_vocab_size, config.char_dim, config.char_units,
-                                   kind=config.char_encoder, cell=config.cell,
-                                   name="char_encoder")
-    casing_embedding = None
-    if config.casing_dim > 0:
-        casing_embedding = keras.layers.Embedding(features.casing_vocab_size, config.casing_dim,
-                                                  name="casing_embedding")
     encoders = [
         make_rnn(config.cell, config.units, bidirectional=True, return_sequences=True,
                  recurrent_dropout=config.recurrent_dropout, name=f"birnn_{i}")
@@ -106,15 +96,7 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
     # The mask is passed explicitly: Concatenate would OR it with the unmasked
     # char and casing parts, and padding would then reach the recurrent layers.
     mask = ops.not_equal(feats["words"], 0)
-    parts = [embed_words(config, features, feats["words"], word_vectors)]
-    if char_encoder is not None and "distinct_chars" in feats:  # once per distinct token
-        distinct_vectors = char_encoder(feats["distinct_chars"])
-        parts.append(ops.take(distinct_vectors, feats["token_index"], axis=0))
-    elif char_encoder is not None:
-        parts.append(char_encoder(feats["chars"]))
-    if casing_embedding is not None:
-        parts.append(casing_embedding(feats["casing"]))
-    x = keras.layers.Concatenate(name="token_vectors")(parts) if len(parts) > 1 else parts[0]
+    x = token_vectors(config, features, feats, word_vectors)
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
     for i, encoder in enumerate(encoders):
         x = encoder(x, mask=mask)
