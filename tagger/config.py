@@ -39,6 +39,9 @@ TASK_PRESETS = {
 }
 # Where a dataset's best configuration differs from its task's (applied after it).
 DATASET_PRESETS: dict[str, dict] = {
+    # CoNLL-2003 NER: 100 units per direction serve 1.9x faster than 200 for about
+    # 0.2 F1 (README, Results); the shipped model is this configuration, seed 0.
+    "conll2003": {"units": 100},
 }
 
 

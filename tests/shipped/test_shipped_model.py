@@ -24,7 +24,7 @@ def latest_version():
 def test_shipped_model_is_complete_and_small():
     version = latest_version()
     size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
-    assert size < 25 * 2**20, f"{version} is {size / 2**20:.1f} MB"
+    assert size < 25_000_000, f"{version} is {size / 1e6:.1f} MB"
     for name in ("saved_model.pb", "assets/labels.txt", "assets/config.json",
                  "assets/metrics.json", "assets/MODEL_CARD.md"):
         assert (version / name).is_file(), name

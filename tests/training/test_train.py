@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger.config import TASK_PRESETS, TrainConfig, resolve_config
+from tagger.config import DATASET_PRESETS, TASK_PRESETS, TrainConfig, resolve_config
 from tagger.training_cli import parse_args
 from tests import synthetic
 from tests.conftest import REPO_ROOT
@@ -82,7 +82,7 @@ def test_every_config_field_is_a_flag():
     assert (config.cell, config.units, config.lowercase, config.head) == ("gru", 8, False,
                                                                          "softmax")
     assert config.data_dir == "/x"
-    assert resolve_config(parse_args([])) == TrainConfig()
+    assert resolve_config(parse_args([])) == TrainConfig(**DATASET_PRESETS["conll2003"])
     help_text = subprocess.run([sys.executable, str(REPO_ROOT / "train.py"), "--help"],
                                capture_output=True, text=True, check=True).stdout
     for field in TrainConfig.__dataclass_fields__:
@@ -93,12 +93,16 @@ def test_task_presets_sit_between_defaults_and_file_and_flags(tmp_path):
     preset = TASK_PRESETS["pos"]
     config = resolve_config(parse_args(["--task", "pos"]))
     assert {k: getattr(config, k) for k in preset} == preset
-    assert config.units == TrainConfig.units  # fields outside the preset keep the defaults
+    assert config.head == TrainConfig.head  # fields outside the presets keep the defaults
     path = tmp_path / "run.json"
     path.write_text(json.dumps({"task": "pos", "layers": 3, "dropout": 0.2}))
     config = resolve_config(parse_args(["--config", str(path), "--dropout", "0.4"]))
     assert (config.layers, config.dropout, config.epochs) == (3, 0.4, preset["epochs"])
-    assert resolve_config(parse_args(["--task", "ner"])) == TrainConfig()
+    assert resolve_config(parse_args(["--task", "ner"])) == TrainConfig(
+        **DATASET_PRESETS["conll2003"])
+    # a dataset's preset applies after its task's
+    assert resolve_config(parse_args(["--dataset", "conll2003", "--units", "7"])).units == 7
+    assert resolve_config(parse_args(["--dataset", "wnut17"])).units == TrainConfig.units
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
