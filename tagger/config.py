@@ -42,6 +42,13 @@ DATASET_PRESETS: dict[str, dict] = {
     # CoNLL-2003 NER: 100 units per direction serve 1.9x faster than 200 for about
     # 0.2 F1 (README, Results); the shipped model is this configuration, seed 0.
     "conll2003": {"units": 100},
+    # WNUT-17: 3,394 training posts, so 106 steps an epoch at batch 32; longer
+    # training with smaller batches lifts recall (dev F1 45.3 vs 42.4, README).
+    "wnut17": {"units": 100, "epochs": 40, "batch_size": 16},
+    # SST-2: most of the 59.5k training rows are phrases of the same 6.2k sentences,
+    # so one epoch reads each sentence ~9 times; a schedule that decays over 4
+    # epochs ends where the 15-epoch one peaked, without the decline (README).
+    "sst2": {"epochs": 4, "batch_size": 64},
 }
 
 

@@ -102,7 +102,7 @@ def test_task_presets_sit_between_defaults_and_file_and_flags(tmp_path):
         **DATASET_PRESETS["conll2003"])
     # a dataset's preset applies after its task's
     assert resolve_config(parse_args(["--dataset", "conll2003", "--units", "7"])).units == 7
-    assert resolve_config(parse_args(["--dataset", "wnut17"])).units == TrainConfig.units
+    assert resolve_config(parse_args(["--dataset", "trec"])).units == TrainConfig.units
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
