@@ -221,12 +221,9 @@ def prepare_words(config: TrainConfig, loaded):
     return dataclasses.replace(config, word_dim=vectors.dim), vocabulary, matrix, info
 
 
-def build_model(config: TrainConfig, loaded, vocabulary=None, initial=None):
-    """The task's model over ``vocabulary`` (default: the training words) and its vectors."""
+def build_model(config: TrainConfig, loaded, vocabulary, initial=None):
+    """The task's model over ``vocabulary`` and its initial vectors (:func:`prepare_words`)."""
     train_tokens = [x.tokens for x in loaded.splits["train"]]
-    if vocabulary is None:
-        vocabulary = build_vocab(train_tokens, config.min_word_freq,
-                                 lowercase=config.lowercase, normalize_digits=True)
     features = TokenFeatures(
         vocabulary, build_char_vocab(train_tokens),
         lowercase=config.lowercase, normalize_digits=True,

