@@ -14,9 +14,9 @@ import sys
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS = {
-    "train": ("tagger.training_cli", "train a tagger or classifier and export it"),
-    "serve": ("tagger.serving_cli", "tag files or answer HTTP requests with a model"),
-    "evaluate": ("tagger.evaluate", "score an exported model on a dataset file"),
+    "train": ("tagger.training.cli", "train a tagger or classifier and export it"),
+    "serve": ("tagger.serving.cli", "tag files or answer HTTP requests with a model"),
+    "evaluate": ("tagger.evaluation.cli", "score an exported model on a dataset file"),
     "inspect": ("tagger.data.inspect", "count sentences, tokens and labels of a dataset"),
     "export": ("tagger.export", "export a saved .keras model as a SavedModel"),
     "diagnose": ("tagger.diagnostics", "gradient flow through time for each cell"),

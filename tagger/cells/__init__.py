@@ -4,6 +4,11 @@
 ``keras.layers.RNN``; ``make_rnn`` builds the sequence layer the models use
 (input projections hoisted out of the time loop, padded steps skipped).
 
+Modules: ``base`` (the gate helpers all cells share), one file per family
+(``elman``, ``lstm``, ``gru``, ``minimal_rnn``, ``cfn``), ``sequence`` /
+``loop`` / ``packing`` (the fast sequence layer). May import: Keras and NumPy
+only (the bottom floor: everything else builds on it).
+
 >>> from tagger.cells import CELLS, make_cell, make_rnn
 >>> sorted(CELLS)
 ['cfn', 'elman', 'gru', 'lstm', 'lstm_cifg', 'lstm_nfg', 'lstm_peephole', 'minimal_rnn']

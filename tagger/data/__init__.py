@@ -16,6 +16,7 @@ Modules: ``registry`` (DATASETS, load_dataset), ``conll`` / ``conllu`` /
 
 Names from TensorFlow-backed modules are imported on first use, so reading
 files (and ``python -m tagger inspect``) does not import TensorFlow.
+May import: ``tagger.data.*`` only (and TensorFlow / TFDS lazily).
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ def load_dataset(
     if folder is None:
         from tagger.data import tfds_source  # imports TFDS (and TensorFlow) only when needed
 
-        splits = tfds_source.load_splits(name, read_task, tfds_data_dir)
+        splits = tfds_source.load_splits(name, read_task, spec.tfds_name, tfds_data_dir)
         loaded = LoadedDataset(name, task, spec.kind, splits, (), None, "tfds", spec.tfds_name)
     else:
         loaded = LoadedDataset(name, task, spec.kind, {}, (), None, "local", str(folder))

@@ -30,17 +30,15 @@ _CONLL2003_COLUMNS = {"ner": "ner", "pos": "pos", "chunk": "chunks"}
 _SKIP = {"sst2": ("test",), "imdb": ("unsupervised",)}
 
 
-def load_splits(name: str, task: str, tfds_data_dir: str | None = None) -> dict[str, list]:
-    """Downloads (if needed) and converts the TFDS release of ``name``.
+def load_splits(name: str, task: str, tfds_name: str,
+                tfds_data_dir: str | None = None) -> dict[str, list]:
+    """Downloads (if needed) and converts ``tfds_name``, the TFDS release of dataset ``name``.
 
     Raises:
         DataSourceError: TFDS failed; the message says how to use local files.
     """
     import tensorflow_datasets as tfds
 
-    from tagger.data.registry import DATASETS
-
-    tfds_name = DATASETS[name].tfds_name
     try:
         builder = tfds.builder(tfds_name, data_dir=tfds_data_dir)
         builder.download_and_prepare()

@@ -17,7 +17,8 @@ With ``--model PATH`` (a ``.keras`` model, or a SavedModel folder with the
 cell, driven by the model's own word representations, as ``<cell> (trained)``,
 and writes ``input_gradients.csv`` / ``input_gradients.png``: ``‖∂L/∂x_k‖``
 against the distance from the last token (:mod:`tagger.diagnostics.trained`).
-The last printed line is a JSON summary.
+The last printed line is a JSON summary. May import: ``tagger.cells``,
+``tagger.data`` (to drive a trained model with real sentences) and Keras.
 """
 
 from __future__ import annotations

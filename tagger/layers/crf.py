@@ -55,12 +55,16 @@ def _split(x_t):
     return x_t[:, :-1], x_t[:, -1:] > 0.5
 
 
-def _forward(emissions, mask, transitions, start):
+def _forward(emissions, mask, transitions, start, normalize=False):
     """Forward algorithm. Returns alphas ``[T, B, K]`` (time-major).
 
     ``alpha_0 = start + e_0``;
     ``alpha_t[j] = logsumexp_i(alpha_{t-1}[i] + A[i, j]) + e_t[j]`` on real steps,
-    ``alpha_t = alpha_{t-1}`` on padded ones.
+    ``alpha_t = alpha_{t-1}`` on padded ones. With ``normalize`` each alpha_t is
+    shifted to ``max_j alpha_t[j] = 0``: ratios within a step (all posteriors
+    need) are unchanged, and the values stay small however long the sentence,
+    so float32 keeps their differences exact to ~1e-6 instead of to the ulp of
+    a sum that grows with the length (0.008 at 1e5).
     """
     transitions = ops.cast(transitions, "float32")
     start = ops.cast(start, "float32")
@@ -70,6 +74,8 @@ def _forward(emissions, mask, transitions, start):
         e_t, m_t = _split(x_t)
         nxt = ops.logsumexp(alpha[:, :, None] + transitions[None], axis=1) + e_t
         nxt = ops.where(t == 0, start[None] + e_t, nxt)
+        if normalize:
+            nxt = nxt - ops.max(nxt, axis=1, keepdims=True)
         carry = (ops.where(m_t, nxt, alpha), t + 1)
         return carry, carry
 
@@ -115,34 +121,72 @@ def crf_log_likelihood(emissions, tags, mask, transitions, start, end):
     return score - crf_log_norm(emissions, mask, transitions, start, end)
 
 
-def crf_marginals(emissions, mask, transitions, start, end):
-    """Posterior marginals ``p(y_t = k | e)``, float32 ``[B, T, K]``.
+def _backward(emissions, mask, transitions, end):
+    """Backward algorithm. Returns betas ``[T, B, K]`` (time-major), each step shifted
+    to ``max = 0`` (as :func:`_forward` with ``normalize``: only ratios are used).
 
-    Forward-backward, in log space: ``p_t(k) = exp(alpha_t[k] + beta_t[k] - log Z)`` where
-    ``beta`` runs the same recursion from the end of each sequence,
-    ``beta_{L-1} = end``, ``beta_{t-1}[i] = logsumexp_j(A[i, j] + e_t[j] + beta_t[j])``
-    (padded steps carry beta unchanged). Rows sum to 1 at real steps, 0 elsewhere.
+    ``beta_{L-1} = end``, ``beta_{t-1}[i] = logsumexp_j(A[i, j] + e_t[j] + beta_t[j])``;
+    padded steps carry beta unchanged.
     """
-    emissions, mask, lengths = _prepare(emissions, mask)
-    alphas = _forward(emissions, mask, transitions, start)
     transitions = ops.cast(transitions, "float32")
     end = ops.cast(end, "float32")
 
     def back(beta, x_t):
         e_t, m_t = _split(x_t)
         prev = ops.logsumexp(transitions[None] + (e_t + beta)[:, None, :], axis=2)
+        prev = prev - ops.max(prev, axis=1, keepdims=True)
         return ops.where(m_t, prev, beta), beta
 
     init = ops.zeros_like(emissions[:, 0]) + end[None]
     _, betas = ops.scan(back, init, _scan_input(emissions, mask), reverse=True)
-    # Normalised per step: logsumexp_k(alpha_t + beta_t) = log Z at every t, but
-    # alpha and beta grow with the sentence, and in float32 a shared log Z read
-    # off the last step drifts from step t's own sum (rows summing to more than 1
-    # on long sentences). Each step's own sum keeps every row in [0, 1], summing to 1.
-    scores = alphas + betas
-    log_p = scores - ops.logsumexp(scores, axis=2, keepdims=True)
-    marginals = ops.where(mask[:, :, None], ops.exp(ops.transpose(log_p, (1, 0, 2))), 0.0)
-    return marginals
+    return betas
+
+
+def _normalized_exp(scores, axis=-1):
+    """``softmax`` of log scores; the max is taken out first (exactly, in float32)."""
+    shifted = scores - ops.max(scores, axis=axis, keepdims=True)
+    return ops.exp(shifted - ops.logsumexp(shifted, axis=axis, keepdims=True))
+
+
+def crf_marginals(emissions, mask, transitions, start, end):
+    """Posterior marginals ``p(y_t = k | e)``, float32 ``[B, T, K]``.
+
+    Forward-backward, in log space: ``p_t(k) = exp(alpha_t[k] + beta_t[k] - log Z)``
+    (see :func:`_forward`, :func:`_backward`). Rows sum to 1 at real steps, 0 elsewhere.
+    """
+    emissions, mask, _ = _prepare(emissions, mask)
+    return crf_posteriors(emissions, mask, None, transitions, start, end)[0]
+
+
+def crf_posteriors(emissions, mask, tags, transitions, start, end):
+    """Marginals and the path's conditionals: ``(marginals, conditionals)``, ``[B, T, K]``.
+
+    ``marginals[b, t, k] = p(y_t = k | e)``. The posterior of a linear-chain
+    CRF is a Markov chain, so a tag path also has exact step-wise conditionals
+    ``conditionals[b, t, k] = p(y_t = k | y_{t-1} = tags[b, t-1], e)
+    = softmax_k(A[tags_{t-1}, k] + e_t[k] + beta_t[k])`` for ``t >= 1``
+    (``conditionals[:, 0] = marginals[:, 0]``); with ``tags=None`` only the
+    marginals are computed (conditionals is None). Both are 0 on padding.
+
+    Alpha and beta are shifted to max 0 at every step (only ratios within a
+    step matter here), and every row is normalised by its own sum: exact in
+    log space, unlike ``exp(alpha + beta - log Z)`` with alpha and beta growing
+    with the sentence (in float32 a 20,000-token sentence's rows then sum to
+    1 ± 0.004). Rows lie in [0, 1] and sum to 1 whatever the length and the
+    batch around them.
+    """
+    emissions, mask, _ = _prepare(emissions, mask)
+    alphas = _forward(emissions, mask, transitions, start, normalize=True)
+    betas = _backward(emissions, mask, transitions, end)
+    keep = mask[:, :, None]
+    marginals = ops.where(keep, ops.transpose(_normalized_exp(alphas + betas), (1, 0, 2)), 0.0)
+    if tags is None:
+        return marginals, None
+    tags = ops.where(mask, ops.cast(tags, "int32"), 0)
+    rows = ops.take(ops.cast(transitions, "float32"), tags[:, :-1], axis=0)  # [B, T-1, K]
+    later = rows + emissions[:, 1:] + ops.transpose(betas, (1, 0, 2))[:, 1:]
+    conditionals = ops.concatenate([marginals[:, :1], _normalized_exp(later)], axis=1)
+    return marginals, ops.where(keep, conditionals, 0.0)
 
 
 def viterbi_decode(emissions, mask, transitions, start, end):
@@ -295,6 +339,22 @@ class CRF(keras.layers.Layer):
     def marginals(self, emissions, mask=None):
         """Posterior ``p(y_t = k | emissions)``, float32 ``[B, T, K]``."""
         return crf_marginals(emissions, mask, *self.potentials())
+
+    def posteriors(self, emissions, mask=None, temperature=1.0):
+        """Viterbi tags and posteriors at ``temperature``: ``(tags, marginals, conditionals)``.
+
+        ``p_T(y) ∝ exp(s(y) / T)``: dividing every score by ``T`` leaves the
+        best path unchanged and softens (``T > 1``) or sharpens its
+        probabilities; export uses the ``T`` fitted on dev (calibration).
+        See :func:`crf_posteriors` for the two ``[B, T, K]`` tensors.
+        """
+        potentials = self.potentials()
+        tags, _ = viterbi_decode(emissions, mask, *potentials)
+        scale = 1.0 / temperature
+        marginals, conditionals = crf_posteriors(
+            ops.cast(emissions, "float32") * scale, mask, tags,
+            *(p * scale for p in potentials))
+        return tags, marginals, conditionals
 
     def decode(self, emissions, mask=None):
         """Viterbi tags int32 ``[B, T]`` and per-token scores float32 ``[B, T]``.

@@ -2,6 +2,10 @@
 
 Importing this package registers every custom layer a saved ``.keras`` model
 of ours may contain, so ``keras.saving.load_model`` finds them.
+
+Modules: ``base`` (string-input model, token vectors shared by both),
+``sequence_tagger``, ``sentence_classifier``. May import: ``tagger.cells``,
+``tagger.layers``, ``tagger.data.features`` and ``tagger.config``.
 """
 
 import tagger.data.features  # noqa: F401  (registers TokenFeatures)

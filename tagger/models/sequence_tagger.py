@@ -70,6 +70,23 @@ class SequenceTagger(StringInputModel):
         tags = ops.cast(ops.argmax(probabilities, axis=-1), "int32") * ops.cast(mask, "int32")
         return tags, ops.max(probabilities, axis=-1) * weights
 
+    def posteriors(self, tokens, temperature=1.0):
+        """Best tags and their posteriors: ``(tags [B, T], marginals, conditionals [B, T, K])``.
+
+        CRF: Viterbi tags, forward-backward marginals and the path's step-wise
+        conditionals (:meth:`CRF.posteriors`); softmax: argmax tags, and the
+        tag probabilities as both (tags are independent). ``temperature``
+        divides every score before normalising (1: the model as trained).
+        """
+        mask = tf.not_equal(tokens, "")
+        emissions = self(tokens, training=False)
+        if self.crf is not None:
+            return self.crf.posteriors(emissions, mask, temperature)
+        probabilities = ops.softmax(ops.cast(emissions, "float32") / temperature, axis=-1)
+        probabilities = probabilities * ops.cast(mask, "float32")[:, :, None]
+        tags = ops.cast(ops.argmax(probabilities, axis=-1), "int32") * ops.cast(mask, "int32")
+        return tags, probabilities, probabilities
+
 
 def build_sequence_tagger(config, features, tag_names, scheme=None,
                           word_vectors=None) -> SequenceTagger:

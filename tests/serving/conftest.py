@@ -33,13 +33,13 @@ def sentiment_dir(models_root) -> Path:
 
 @pytest.fixture(scope="session")
 def ner_model(ner_dir):
-    from tagger.serving_model import load_model
+    from tagger.serving.model import load_model
 
     return load_model(ner_dir)
 
 
 @pytest.fixture(scope="session")
 def sentiment_model(sentiment_dir):
-    from tagger.serving_model import load_model
+    from tagger.serving.model import load_model
 
     return load_model(sentiment_dir)

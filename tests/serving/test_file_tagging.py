@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tagger.serving_cli import main
+from tagger.serving.cli import main
 from tests.serving.fixtures import expected_label, expected_tagger_tags
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def test_tensorflow_is_imported_without_the_packages_serving_never_uses():
     """serve.py's start-up skips scikit-learn/SciPy/matplotlib, which stay importable."""
     script = (
         "import sys\n"
-        "from tagger.serving_cli import import_tensorflow_lean\n"
+        "from tagger.serving.cli import import_tensorflow_lean\n"
         "import_tensorflow_lean()\n"
         "assert 'tensorflow' in sys.modules\n"
         "skipped = [n for n in ('keras', 'sklearn', 'scipy', 'matplotlib') if n in sys.modules]\n"
@@ -258,7 +258,7 @@ def test_binary_and_empty_files_do_not_crash(ner_dir, tmp_path, capsys):
 
 def test_pipelined_chunks_match_one_call_at_a_time(ner_model):
     """Many small chunks tagged in the background give the same records, in order."""
-    from tagger.serving import FileTagger, TagOptions
+    from tagger.serving.batch import FileTagger, TagOptions
 
     lines = "\n".join(f"Item {i} went to Oslo with Anna Berg{'.' * (i % 3)}" if i % 11 else ""
                       for i in range(157)) + "\n"

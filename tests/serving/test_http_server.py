@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tagger.http_server import ModelRepository, ModelServer
+from tagger.serving.http import ModelRepository, ModelServer
 from tests.serving.fixtures import CLASSES, expected_label, expected_tagger_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -223,7 +223,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(models_root):
 
 
 def test_http_startup_errors_are_one_line(models_root, tmp_path, capsys):
-    from tagger.serving_cli import main
+    from tagger.serving.cli import main
 
     assert main([str(tmp_path / "none"), "--http", "--port", "0"]) == 2
     assert "model folder not found" in capsys.readouterr().err

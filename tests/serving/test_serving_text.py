@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from tagger.serving_io import ReadStats, read_lines, read_units
-from tagger.serving_text import (
+from tagger.serving.inputs import ReadStats, read_lines, read_units
+from tagger.serving.text import (
     align_tokens,
     entity_spans,
     safe_field,
@@ -112,7 +112,7 @@ def test_units_per_format():
     ["\u200e", "ü"], ["only"],
 ])
 def test_joined_fields_equal_field_by_field_cleaning(values):
-    from tagger.serving_formats import _joined_fields
+    from tagger.serving.formats import _joined_fields
 
     assert _joined_fields(values, "O") == " ".join(safe_field(v, "O") for v in values)
 
@@ -120,7 +120,7 @@ def test_joined_fields_equal_field_by_field_cleaning(values):
 def test_decode_rows_cuts_each_row_to_its_length():
     import numpy as np
 
-    from tagger.serving import _decode_rows
+    from tagger.serving.batch import _decode_rows
 
     array = np.array([[b"EU", "Zürich".encode(), b""], [b"", b"", b""],
                       [b"\xff", b"a", b"b"]], dtype=object)

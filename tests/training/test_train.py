@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tagger.config import DATASET_PRESETS, TASK_PRESETS, TrainConfig, resolve_config
-from tagger.training_cli import parse_args
+from tagger.training.cli import parse_args
 from tests import synthetic
 from tests.conftest import REPO_ROOT
 

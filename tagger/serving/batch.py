@@ -4,13 +4,13 @@ Records stream through in chunks: each chunk's sentences are cut into
 model-sized pieces, sorted by length, run in batches, and put back together in
 input order, so memory stays flat for a file of any size. Example::
 
-    from tagger.serving import FileTagger, TagOptions, load_model
+    from tagger.serving.batch import FileTagger, TagOptions, load_model
     tagger = FileTagger(load_model("models/ner"), TagOptions(batch_size=128))
     with open("notes.txt", "rb") as src, open("notes.jsonl", "w") as dst:
         tagger.tag_stream(src, dst, input_format="text", output_format="jsonl")
     print(tagger.summary())
 
-Bad input never stops the job: see ``tagger.serving_io`` for how lines are read;
+Bad input never stops the job: see ``tagger.serving.inputs`` for how lines are read;
 a batch the model rejects is retried one sentence at a time, and a sentence it
 still rejects is written with its whitespace tokens tagged ``O`` (counted as
 ``model_errors``).
@@ -27,10 +27,10 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
-from tagger.serving_formats import OUTPUT_FORMATS, RecordWriter, default_output_format
-from tagger.serving_io import INPUT_FORMATS, ReadStats, Unit, read_units
-from tagger.serving_model import ModelError, SavedModel, load_model
-from tagger.serving_text import split_pieces
+from tagger.serving.formats import OUTPUT_FORMATS, RecordWriter, default_output_format
+from tagger.serving.inputs import INPUT_FORMATS, ReadStats, Unit, read_units
+from tagger.serving.model import ModelError, SavedModel, load_model
+from tagger.serving.text import split_pieces
 
 __all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "FileTagger", "ModelError", "TagOptions",
            "default_output_format", "load_model"]

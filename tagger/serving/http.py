@@ -32,8 +32,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tagger.serving_model import SavedModel, discover, load_version
-from tagger.serving_rest import (
+from tagger.serving.model import SavedModel, discover, load_version
+from tagger.serving.rest import (
     RestError,
     format_predict,
     metadata_response,

@@ -24,7 +24,7 @@ import binascii
 
 import numpy as np
 
-from tagger.serving_model import DEFAULT_SIGNATURE, SavedModel
+from tagger.serving.model import DEFAULT_SIGNATURE, SavedModel
 
 
 class RestError(Exception):

@@ -58,8 +58,8 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tagger.serving_formats import OUTPUT_FORMATS
-    from tagger.serving_io import INPUT_FORMATS
+    from tagger.serving.formats import OUTPUT_FORMATS
+    from tagger.serving.inputs import INPUT_FORMATS
 
     parser = argparse.ArgumentParser(
         prog="serve.py", description=DESCRIPTION, epilog=EPILOG,
@@ -160,8 +160,8 @@ def _progress(total: int | None, quiet: bool):
 
 
 def tag_files(args, model, inputs: list[str]) -> dict:
-    from tagger.serving import FileTagger, TagOptions
-    from tagger.serving_formats import EXTENSIONS, default_output_format
+    from tagger.serving.batch import FileTagger, TagOptions
+    from tagger.serving.formats import EXTENSIONS, default_output_format
 
     output_format = args.output_format or default_output_format(model)
     outputs = plan_outputs(inputs, args.output, EXTENSIONS[output_format])
@@ -244,14 +244,14 @@ def import_tensorflow_lean() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tagger.serving_model import ModelError, load_model
+    from tagger.serving.model import ModelError, load_model
 
     try:
         if args.http:
             if args.inputs:
                 raise UsageError("--http takes no INPUT files")
             import_tensorflow_lean()
-            from tagger.http_server import run_server
+            from tagger.serving.http import run_server
 
             return run_server(args.model, host=args.host, port=args.port,
                               max_request_bytes=args.max_request_bytes, quiet=args.quiet,

@@ -24,10 +24,10 @@ def _batches(items, size):
 
 
 def score_saved_model(model, examples, task: str) -> dict:
-    """Metrics of a loaded :class:`tagger.serving_model.SavedModel` on examples."""
+    """Metrics of a loaded :class:`tagger.serving.model.SavedModel` on examples."""
     from tqdm import tqdm
 
-    from tagger.metrics import classification_metrics, tagging_metrics
+    from tagger.evaluation.metrics import classification_metrics, tagging_metrics
 
     gold, predicted = [], []
     progress = tqdm(total=len(examples), unit="ex", disable=not sys.stderr.isatty(),
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
 
     from tagger.data.errors import DataFormatError, MissingDataError
     from tagger.data.registry import read_release_file
-    from tagger.serving_model import ModelError, load_model
+    from tagger.serving.model import ModelError, load_model
 
     try:
         model = load_model(args.model)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tagger.data.pipeline import classification_dataset, tagging_dataset
 from tagger.data.schemes import bioes_to_iob2, is_bioes
-from tagger.metrics import classification_metrics, tagging_metrics
+from tagger.evaluation.metrics import classification_metrics, tagging_metrics
 
 
 class Predictor:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from tagger.serving_text import split_sentences
+from tagger.serving.text import split_sentences
 
 INPUT_FORMATS = ("text", "lines", "tokens", "conll")
 

@@ -97,7 +97,7 @@ class SavedModel:
     loaded: object = field(repr=False)
     config: dict = field(default_factory=dict)
     # At most this many calls run at once (TF calls are thread-safe; the bound keeps
-    # memory predictable under load). See tagger.http_server for measurements.
+    # memory predictable under load). See tagger.serving.http for measurements.
     max_concurrent_calls: int = 4
 
     def __post_init__(self):

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from tagger.data.schemes import output_labels
-from tagger.evaluation import evaluate_examples
-from tagger.metrics import plot_confusion_matrix, plot_learning_curves, text_report
-from tagger.training import write_atomic
+from tagger.evaluation.metrics import plot_confusion_matrix, plot_learning_curves, text_report
+from tagger.evaluation.predict import evaluate_examples
+from tagger.files import write_atomic
 
 
 def write_report(run_dir: Path, predictor, loaded, state: dict) -> dict:

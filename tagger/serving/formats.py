@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from tagger.serving_io import Unit
-from tagger.serving_text import align_tokens, entity_spans, looks_bio, safe_field, safe_text
+from tagger.serving.inputs import Unit
+from tagger.serving.text import align_tokens, entity_spans, looks_bio, safe_field, safe_text
 
 OUTPUT_FORMATS = ("conll", "tsv", "jsonl")
 EXTENSIONS = {"conll": ".conll", "tsv": ".tsv", "jsonl": ".jsonl"}

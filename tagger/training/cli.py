@@ -36,8 +36,9 @@ def main(argv=None) -> int:
         return 2
     from tagger.data.errors import DataFormatError, MissingDataError
     from tagger.export import export_model
-    from tagger.report import write_report
-    from tagger.training import is_chief, train, write_atomic
+    from tagger.files import write_atomic
+    from tagger.training.loop import is_chief, train
+    from tagger.training.report import write_report
 
     try:
         model, loaded, run_dir, state, predictor, config = train(config)

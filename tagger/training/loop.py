@@ -1,0 +1,152 @@
+"""The training loop: data, model, optimizer, callbacks, resume.
+
+A run lives in ``<runs_dir>/<name>/``: Keras' ``BackupAndRestore`` checkpoint
+(model and optimizer, every few hundred steps and at each epoch end), the
+dev-selection state (``state.json``, best weights), TensorBoard logs and the
+final report. Killing a run at any moment and starting the same command
+again resumes from the last checkpoint; a run whose state says ``done``
+starts afresh. Every file a reader may open is written to a temporary name
+and renamed into place, so no half-written artifact is ever visible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tagger.config import TrainConfig
+from tagger.data.pipeline import classification_dataset, tagging_dataset
+from tagger.data.registry import load_dataset
+from tagger.diagnostics.callbacks import GradientNormLogger
+from tagger.evaluation.predict import Predictor
+from tagger.files import write_atomic
+from tagger.training.callbacks import DevSelection, StopAfterSteps
+from tagger.training.words import apply_tag_scheme, build_model, prepare_words
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The tf.distribute strategy for ``--distribute``; call before any other TF work.
+
+    ``TAGGER_LOGICAL_CPUS=N`` splits the CPU into N logical devices, so
+    ``mirrored`` can be tried (and is tested) on a machine without GPUs.
+    """
+    logical = int(os.environ.get("TAGGER_LOGICAL_CPUS", "0"))
+    if logical > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * logical)
+    if name == "mirrored":
+        devices = None if tf.config.list_physical_devices("GPU") else [
+            d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def is_chief() -> bool:
+    """False on the non-chief workers of a TF_CONFIG cluster (they write nothing shared)."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task = tf_config.get("task")
+    if not task:
+        return True
+    if "chief" in tf_config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+
+
+def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
+    """Linear warmup to ``learning_rate``, then constant, cosine or linear decay."""
+    warmup = min(config.warmup_steps, max(total_steps // 10, 1))
+    decay_steps = max(total_steps - warmup, 1)
+    if config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps, alpha=0.05, warmup_target=config.learning_rate,
+            warmup_steps=warmup)
+    elif config.schedule == "linear":
+        rate = keras.optimizers.schedules.PolynomialDecay(
+            config.learning_rate, decay_steps, end_learning_rate=config.learning_rate * 0.05)
+    else:
+        rate = config.learning_rate
+    clip = {"global_clipnorm": config.clipnorm} if config.clipnorm > 0 else {}
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, **clip)
+    cls = keras.optimizers.Nadam if config.optimizer == "nadam" else keras.optimizers.Adam
+    return cls(rate, **clip)
+
+
+def prepare_run_dir(config: TrainConfig) -> Path:
+    """The run folder; a finished run of the same name is cleared for a new one."""
+    run_dir = Path(config.runs_dir) / config.model_name
+    if not is_chief():  # multi-worker: each non-chief keeps its own scratch folder
+        task = json.loads(os.environ["TF_CONFIG"])["task"]
+        run_dir = run_dir / f"worker-{task['index']}"
+    state = run_dir / "state.json"
+    if state.exists() and json.loads(state.read_text()).get("status") == "done":
+        shutil.rmtree(run_dir)
+    saved = run_dir / "config.json"
+    if saved.exists() and json.loads(saved.read_text()) != json.loads(config.to_json()):
+        raise ValueError(f"{run_dir} holds an unfinished run with another configuration; "
+                         "delete it or pass another --name")
+    write_atomic(saved, config.to_json())
+    return run_dir
+
+
+def train(config: TrainConfig):
+    """Trains per ``config``; returns ``(model, loaded dataset, run_dir, state)``."""
+    strategy = make_strategy(config.distribute)
+    keras.utils.set_random_seed(config.seed)
+    loaded = load_dataset(config.dataset, config.task, config.data_dir, seed=config.seed)
+    apply_tag_scheme(config, loaded)
+    config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
+    run_dir = prepare_run_dir(config)
+    labels = list(loaded.labels)
+    make = tagging_dataset if loaded.kind == "tagging" else classification_dataset
+    train_data = make(loaded.splits["train"], labels, config.batch_size, shuffle=True,
+                      seed=config.seed, bucket=True)
+    steps_per_epoch = int(train_data.cardinality())
+    if steps_per_epoch < 0:  # unknown after bucketing: count once, so progress bars know
+        steps_per_epoch = sum(1 for _ in train_data)
+        train_data = train_data.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+
+    with strategy.scope():
+        model = build_model(config, loaded, vocabulary, initial)
+        loss = None
+        if loaded.kind == "classification":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(optimizer=make_optimizer(config, total_steps), loss=loss)
+        model(tf.constant([["a"]]))  # build, so BackupAndRestore can load into it
+
+    predictor = Predictor(model, loaded.kind)
+    selection = DevSelection(run_dir, predictor, loaded.splits["dev"], labels, loaded.task,
+                             config.patience)
+    callbacks = [
+        selection,
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True,
+                                         save_freq=config.checkpoint_steps),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq=50),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if strategy.num_replicas_in_sync == 1:  # gradient norms of one held batch, to TensorBoard
+        callbacks.append(GradientNormLogger(run_dir / "tensorboard", next(iter(train_data)),
+                                            every_n_batches=50))
+    if config.max_steps:
+        callbacks.append(StopAfterSteps(config.max_steps))
+    started = time.time()
+    # shuffle=False: the tf.data pipeline already shuffles with the seed.
+    history = model.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=1,
+                        shuffle=False)
+    seconds = time.time() - started
+    model.load_weights(selection.best_path)
+    state = dict(selection.state, train_seconds=round(seconds, 1),
+                 epochs_run=len(history.epoch), embeddings=embedding_info)
+    return model, loaded, run_dir, state, predictor, config
