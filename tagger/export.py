@@ -6,8 +6,11 @@ expects) holds a SavedModel whose signatures take raw strings:
 - taggers: ``serving_default(sentences: string[None])`` tokenizes in-graph
   (core ``tf.strings`` ops, the same rules as training-time raw text) and
   returns ``tokens``, ``tags`` (``string[B, T]``, "" padded), ``scores``
-  (``float32[B, T]``) and ``lengths`` (``int32[B]``); ``tag_tokens(tokens:
-  string[None, None])`` takes pre-tokenized input.
+  (``float32[B, T]``: each tag's posterior probability), ``entity_scores``
+  (``float32[B, T]``: at an entity's first token the probability that exactly
+  that span has that type, see ``tagger.layers.spans``; 0 elsewhere) and
+  ``lengths`` (``int32[B]``); ``tag_tokens(tokens: string[None, None])``
+  takes pre-tokenized input. Both use the temperature fitted on dev.
 - classifiers: ``serving_default(sentences)`` and ``classify_tokens(tokens)``
   return ``label`` (``string[B]``), ``probabilities`` (``float32[B, C]``) and
   ``classes`` (``string[B, C]``).
@@ -33,6 +36,7 @@ import tensorflow as tf
 
 from tagger.data.schemes import as_iob2, is_bioes, output_labels
 from tagger.data.tokenizer import tokenize
+from tagger.layers.spans import entity_confidences, span_tables
 
 
 def _pad_tokens(ragged):
@@ -42,16 +46,21 @@ def _pad_tokens(ragged):
     return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]], constant_values="")
 
 
-def _tagger_outputs(model, tag_names):
+def _tagger_outputs(model, tag_names, temperature=1.0):
     # A BIOES model's tags are output in IOB2; its CRF only decodes valid BIOES
-    # sequences, for which the tag-by-tag mapping is exact.
+    # sequences, for which the tag-by-tag mapping is exact. Span confidences are
+    # computed on the model's own tags (its posteriors are over them).
     names = tf.constant([as_iob2(tag) for tag in tag_names])
+    tables = span_tables(tag_names)
 
     def outputs(tokens):
         mask = tf.not_equal(tokens, "")
-        tag_ids, scores = model.decode(tokens)
+        tag_ids, marginals, conditionals = model.posteriors(tokens, temperature)
+        scores = tf.gather(marginals, tag_ids, batch_dims=2)
         tags = tf.where(mask, tf.gather(names, tag_ids), "")
+        entity_scores = entity_confidences(tag_ids, marginals, conditionals, mask, tables)
         return {"tokens": tokens, "tags": tags, "scores": tf.cast(scores, tf.float32),
+                "entity_scores": tf.cast(entity_scores, tf.float32),
                 "lengths": tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)}
 
     return outputs
@@ -103,6 +112,7 @@ def model_card(config: dict, metrics: dict) -> str:
                   "| --- | ---: | ---: | ---: | ---: |"]
         lines += [f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1-score']:.4f} "
                   f"| {int(s['support'])} |" for name, s in sorted(per_type.items())]
+    lines += ["", calibration_note(metrics.get("calibration"))]
     lines += ["", embeddings_note(metrics.get("embeddings"))]
     if spec and spec.terms:
         lines += ["", f"Training data terms: {spec.terms} The model's outputs and weights are "
@@ -115,6 +125,23 @@ def model_card(config: dict, metrics: dict) -> str:
                   "tokens as the training data's tokenization would give them only "
                   "approximately.", ""]
     return "\n".join(lines)
+
+
+def calibration_note(result: dict | None) -> str:
+    """The model card's paragraph on entity confidences and their calibration on dev."""
+    if not result:
+        return ("Entity confidences: not measured for this model (no span task, or "
+                "exported before calibration was measured).")
+    from tagger.evaluation.calibration import calibration_table
+
+    scaled = (f"temperature scaling fitted on dev (T = {result['temperature']:.2f}) lowered "
+              f"it from {result['ece_uncalibrated']:.4f}" if result["temperature"] != 1.0
+              else "temperature scaling did not lower it, so none is applied")
+    return (f"Entity confidences: each entity's `confidence` is the model's probability "
+            f"that exactly this span has exactly this type. On dev ({result['entities']:,} "
+            f"predicted entities, {result['accuracy']:.1%} correct) their expected "
+            f"calibration error (10 bins) is {result['ece']:.4f}; {scaled}. Reliability "
+            f"diagram: `calibration_dev.png`.\n\n{calibration_table(result)}")
 
 
 def embeddings_note(info: dict | None) -> str:
@@ -151,8 +178,12 @@ def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = No
     for collection in ("variables", "trainable_variables", "non_trainable_variables"):
         archive.add_variable_collection(
             collection, [getattr(v, "value", v) for v in getattr(model, collection)])
-    make = _tagger_outputs if kind == "tagging" else _classifier_outputs
-    outputs = make(model, labels)
+    if kind == "tagging":
+        # temperature scaling fitted on dev by the run report (1 when it did not help)
+        temperature = float(metrics.get("calibration", {}).get("temperature", 1.0))
+        outputs = _tagger_outputs(model, labels, temperature)
+    else:
+        outputs = _classifier_outputs(model, labels)
     archive.add_endpoint(
         "serving_default",
         lambda sentences: outputs(_pad_tokens(tokenize(sentences))),
@@ -181,6 +212,9 @@ def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = No
         (assets / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         (assets / "MODEL_CARD.md").write_text(model_card(config_dict, metrics),
                                               encoding="utf-8")
+        diagram = run_dir / "report" / "calibration_dev.png" if run_dir else None
+        if diagram is not None and diagram.is_file():
+            shutil.copyfile(diagram, assets / diagram.name)
         while True:  # another exporter may take a version number first
             target = model_root / str(next_version(model_root))
             try:
@@ -231,5 +265,5 @@ def main(argv=None) -> int:
     config["models_dir"] = args.models_dir or config["models_dir"]
     config["name"] = args.name or config.get("name") or (
         f"{config['task']}-{config['dataset']}-{config['cell']}")
-    print(json.dumps({"export_dir": str(export_model(model, config, dataset, metrics))}))
+    print(json.dumps({"export_dir": str(export_model(model, config, dataset, metrics, run_dir))}))
     return 0

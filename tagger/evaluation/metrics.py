@@ -77,7 +77,7 @@ def text_report(gold, predicted, task: str, labels: Sequence[str]) -> str:
                                  zero_division=0)
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,7 +88,7 @@ def _pyplot():
 
 def plot_learning_curves(history: list[dict], metric: str, path: Path) -> None:
     """Training loss and dev ``metric`` per epoch, side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(epochs, [h.get("loss") for h in history], marker="o")
@@ -108,7 +108,7 @@ def plot_confusion_matrix(gold: Sequence[str], predicted: Sequence[str],
     import numpy as np
     from sklearn.metrics import confusion_matrix
 
-    plt = _pyplot()
+    plt = pyplot()
     matrix = confusion_matrix(gold, predicted, labels=list(labels)).astype(float)
     matrix /= np.maximum(matrix.sum(axis=1, keepdims=True), 1.0)
     size = max(5.0, 0.35 * len(labels) + 2)

@@ -20,7 +20,7 @@ class Predictor:
     """
 
     def __init__(self, model, kind: str):
-        self.kind = kind
+        self.model, self.kind = model, kind
         signature = [tf.TensorSpec([None, None], tf.string)]
         if kind == "tagging":
             self._fn = tf.function(lambda tokens: model.decode(tokens)[0],

@@ -79,7 +79,10 @@ class SequenceTagger(StringInputModel):
         divides every score before normalising (1: the model as trained).
         """
         mask = tf.not_equal(tokens, "")
-        emissions = self(tokens, training=False)
+        return self.posteriors_of(self(tokens, training=False), mask, temperature)
+
+    def posteriors_of(self, emissions, mask, temperature=1.0):
+        """:meth:`posteriors` from emissions already computed (calibration reuses them)."""
         if self.crf is not None:
             return self.crf.posteriors(emissions, mask, temperature)
         probabilities = ops.softmax(ops.cast(emissions, "float32") / temperature, axis=-1)

@@ -1,4 +1,4 @@
-"""The end-of-training report: metrics per split, text reports, plots, metrics.json."""
+"""The end-of-training report: metrics per split, calibration, text reports, plots, metrics.json."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 
 from tagger.data.schemes import output_labels
-from tagger.evaluation.metrics import plot_confusion_matrix, plot_learning_curves, text_report
+from tagger.evaluation.calibration import calibrate, calibration_table, plot_reliability
+from tagger.evaluation.metrics import (
+    SPAN_TASKS,
+    plot_confusion_matrix,
+    plot_learning_curves,
+    text_report,
+)
 from tagger.evaluation.predict import evaluate_examples
 from tagger.files import write_atomic
 
@@ -36,6 +42,15 @@ def write_report(run_dir: Path, predictor, loaded, state: dict) -> dict:
             plot_confusion_matrix(flat(gold), flat(predicted), shown,
                                   report_dir / "confusion_dev.png",
                                   f"{loaded.name} {loaded.task} dev")
+    if loaded.kind == "tagging" and loaded.task in SPAN_TASKS and loaded.splits.get("dev"):
+        calibration = calibrate(predictor.model, loaded.splits["dev"], labels)
+        plot_reliability(calibration, report_dir / "calibration_dev.png",
+                         f"{loaded.name} {loaded.task} dev: entity confidence")
+        metrics["calibration"] = calibration
+        texts.append(f"== calibration (dev entities) ==\nECE {calibration['ece']:.4f} at "
+                     f"temperature {calibration['temperature']:.2f} (uncalibrated "
+                     f"{calibration['ece_uncalibrated']:.4f}), {calibration['entities']} "
+                     f"entities\n{calibration_table(calibration)}\n")
     if state["history"]:
         plot_learning_curves(state["history"], metrics["dev"]["main"],
                              report_dir / "learning_curves.png")

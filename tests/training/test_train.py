@@ -154,9 +154,17 @@ def test_tagger_trains_reports_and_exports(tmp_path):
     assert embeddings["coverage"]["train"]["token_coverage"] == 1.0
     assert "Coverage: train 100.0% of tokens" in (assets / "MODEL_CARD.md").read_text()
     report = Path(summary["run_dir"]) / "report"
-    for name in ("report.txt", "metrics.json", "learning_curves.png", "confusion_dev.png"):
+    for name in ("report.txt", "metrics.json", "learning_curves.png", "confusion_dev.png",
+                 "calibration_dev.png"):
         assert (report / name).stat().st_size > 0, name
     assert "PER" in (report / "report.txt").read_text()
+    # entity-confidence calibration on dev: in the report, the metrics and the card
+    calibration = metrics["calibration"]
+    assert calibration["entities"] > 0 and 0 <= calibration["ece"] <= 1
+    assert sum(b["entities"] for b in calibration["bins"]) == calibration["entities"]
+    assert calibration["ece"] <= calibration["ece_uncalibrated"]
+    assert "expected calibration error" in (assets / "MODEL_CARD.md").read_text()
+    assert (assets / "calibration_dev.png").is_file()
     assert list((Path(summary["run_dir"]) / "tensorboard").rglob("events.out.tfevents*"))
 
     # The SavedModel reloads in a process that cannot import tagger and tags like Keras.
@@ -166,10 +174,18 @@ m = tf.saved_model.load({str(export_dir)!r})
 out = m.signatures["serving_default"](sentences=tf.constant(
     ["Mr Anna Novak visited Lisbon today .", "", "Mr Ivo met the Acme team in Oslo ."]))
 print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
-                  if k in ("tags", "lengths")}}, default=lambda b: b.decode()))
+                  if k in ("tags", "lengths", "scores", "entity_scores")}},
+                 default=lambda b: b.decode()))
 """, tmp_path)
     assert exported["lengths"] == [7, 0, 9]
     assert exported["tags"][0][:4] == ["O", "B-PER", "I-PER", "O"]
+    # entity confidences at the first token of each entity, 0 elsewhere, all in [0, 1]
+    confidences = np.array(exported["entity_scores"])
+    starts = np.array([[tag.startswith("B-") for tag in row] for row in exported["tags"]])
+    assert np.all((confidences >= 0) & (confidences <= 1))
+    assert np.all(confidences[~starts] == 0) and np.all(confidences[starts] > 0)
+    # an entity is never more likely than its first tag
+    assert np.all(confidences[starts] <= np.array(exported["scores"])[starts] + 1e-6)
 
     import keras
 
