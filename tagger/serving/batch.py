@@ -4,8 +4,9 @@ Records stream through in chunks: each chunk's sentences are cut into
 model-sized pieces, sorted by length, run in batches, and put back together in
 input order, so memory stays flat for a file of any size. Example::
 
-    from tagger.serving.batch import FileTagger, TagOptions, load_model
-    tagger = FileTagger(load_model("models/ner"), TagOptions(batch_size=128))
+    from tagger.serving.batch import FileTagger, TagOptions
+    from tagger.serving.model import load_model
+    tagger = FileTagger(load_model("models/ner-conll2003"), TagOptions(batch_size=128))
     with open("notes.txt", "rb") as src, open("notes.jsonl", "w") as dst:
         tagger.tag_stream(src, dst, input_format="text", output_format="jsonl")
     print(tagger.summary())
@@ -91,7 +92,12 @@ class FileTagger:
             lengths = np.asarray(lengths).tolist()
             rows = zip(_decode_rows(tokens, lengths), _decode_rows(tags, lengths),
                        scores.astype(float).tolist(), lengths, strict=True)
-            return [{"tokens": t, "tags": g, "scores": s[:n]} for t, g, s, n in rows]
+            results = [{"tokens": t, "tags": g, "scores": s[:n]} for t, g, s, n in rows]
+            if "entity_scores" in out:  # models exported before entity confidences lack it
+                for result, row, n in zip(results, out["entity_scores"].astype(float).tolist(),
+                                          lengths, strict=True):
+                    result["entity_scores"] = row[:n]
+            return results
         probabilities = np.asarray(out["probabilities"], dtype=float)
         classes = out.get("classes")
         names = (_decode(classes[0]) if classes is not None and len(classes)
@@ -102,7 +108,9 @@ class FileTagger:
     def _fallback(self, piece) -> dict:
         tokens = piece.split() if isinstance(piece, str) else list(piece)
         if self.model.is_tagger:
-            return {"tokens": tokens, "tags": ["O"] * len(tokens), "scores": [0.0] * len(tokens)}
+            zeros = [0.0] * len(tokens)
+            return {"tokens": tokens, "tags": ["O"] * len(tokens), "scores": zeros,
+                    "entity_scores": zeros}
         return {"probabilities": {}}
 
     def _call_safely(self, pieces: list) -> list[dict]:
@@ -152,15 +160,20 @@ class FileTagger:
                      for name in names}
             label = max(probs, key=probs.get) if probs else None
             return {"label": label, "probabilities": probs}
-        merged = {"tokens": [], "tags": [], "scores": []}
+        keys = ["tokens", "tags", "scores"]
+        if all("entity_scores" in result for result in results):
+            keys.append("entity_scores")
+        merged = {key: [] for key in keys}
         for result in results:
-            for key in merged:
+            for key in keys:
                 merged[key].extend(result[key])
         if unit.tokens is not None:  # keep the given tokens; line up the tags with them
             n = len(unit.tokens)
             if len(merged["tags"]) != n:
                 merged["tags"] = (merged["tags"] + ["O"] * n)[:n]
-                merged["scores"] = (merged["scores"] + [0.0] * n)[:n]
+                for key in ("scores", "entity_scores"):
+                    if key in merged:
+                        merged[key] = (merged[key] + [0.0] * n)[:n]
             merged["tokens"] = list(unit.tokens)
         return merged
 

@@ -14,7 +14,14 @@ jsonl  one JSON object per record: ``line`` (1-based input line where the
        model normalised) and ``entities`` (BIO/BIOES spans, not for POS);
        classifiers add ``label`` and ``probabilities``. ``part`` appears on the
        second and later parts of an over-long line; ``file`` when several input
-       files share one output.
+       files share one output. Each entity has ``type``, ``text``, ``start``,
+       ``end`` (characters), ``confidence``, ``token_start``, ``token_end``.
+entities  (taggers) one JSON object per entity: ``record`` (1-based record
+       number, counting every record a JSONL output would have), ``line``,
+       ``text``, ``type``, ``start``, ``end``, ``confidence``.
+pretty for people: each sentence with its entities marked ``[text](TYPE)``
+       and one ``text<TAB>type<TAB>confidence`` line per entity (POS:
+       ``word/TAG``); classifiers ``label<TAB>probability<TAB>text``.
 
 Classifiers have no token columns: ``conll`` output falls back to ``tsv``.
 CoNLL blank lines and ``-DOCSTART-`` lines are separators: only ``conll`` output
@@ -27,27 +34,41 @@ import json
 from typing import TextIO
 
 from tagger.serving.inputs import Unit
-from tagger.serving.text import align_tokens, entity_spans, looks_bio, safe_field, safe_text
+from tagger.serving.results import Doc, make_result
+from tagger.serving.text import safe_field, safe_text
 
-OUTPUT_FORMATS = ("conll", "tsv", "jsonl")
-EXTENSIONS = {"conll": ".conll", "tsv": ".tsv", "jsonl": ".jsonl"}
+OUTPUT_FORMATS = ("conll", "tsv", "jsonl", "entities", "pretty")
+EXTENSIONS = {"conll": ".conll", "tsv": ".tsv", "jsonl": ".jsonl", "entities": ".jsonl",
+              "pretty": ".txt"}
 
 
 def default_output_format(model) -> str:
     return "conll" if model.is_tagger else "tsv"
 
 
-def _entities(text: str, tokens: list[str], tags: list[str], offsets: list) -> list[dict]:
-    out = []
-    for kind, first, end in entity_spans(tags):
-        start_span, end_span = offsets[first], offsets[end - 1]
-        start = start_span[0] if start_span else None
-        stop = end_span[1] if end_span else None
-        surface = text[start:stop] if start is not None and stop is not None else " ".join(
-            tokens[first:end])
-        out.append({"type": kind, "text": surface, "start": start, "end": stop,
-                    "token_start": first, "token_end": end})
-    return out
+def marked_text(doc: Doc) -> str:
+    """The text with each entity written ``[surface](TYPE)``."""
+    pieces, pos = [], 0
+    for entity in doc.entities:
+        if entity.start is None or entity.end is None or entity.start < pos:
+            continue
+        pieces += [doc.text[pos:entity.start], f"[{doc.text[entity.start:entity.end]}]"
+                   f"({entity.type})"]
+        pos = entity.end
+    return "".join(pieces) + doc.text[pos:]
+
+
+def pretty(result) -> str:
+    """Readable lines for one record (see the module docstring)."""
+    if not isinstance(result, Doc):
+        return f"{result.label or '-'}\t{result.probability:.4f}\t{safe_text(result.text)}\n"
+    if not result.spans:
+        return " ".join(f"{w}/{t}" for w, t in zip(result.words, result.tags, strict=True)) + "\n"
+    lines = [safe_text(marked_text(result))]
+    for entity in result.entities:
+        confidence = "-" if entity.confidence is None else f"{entity.confidence:.4f}"
+        lines.append(f"  {safe_text(entity.text)}\t{entity.type}\t{confidence}")
+    return "\n".join(lines) + "\n"
 
 
 def _joined_fields(values: list[str], empty: str) -> str:
@@ -67,14 +88,21 @@ class RecordWriter:
                              f"expected one of {OUTPUT_FORMATS}")
         self.sink = sink
         self.is_tagger = model.is_tagger
+        if not self.is_tagger and output_format == "entities":
+            raise ValueError("--output-format entities needs a tagger; this is a classifier")
         self.format = output_format if self.is_tagger or output_format != "conll" else "tsv"
         self.spans = model.task != "pos"
         self.file_label = file_label
+        self.records = 0  # records written so far (what the entities format numbers)
 
     def write(self, unit: Unit) -> None:
         if unit.kind in ("separator", "docstart") and self.format != "conll":
             return
+        self.records += 1
         getattr(self, f"_{self.format}")(unit)
+
+    def _result(self, unit: Unit):
+        return make_result(unit.text, unit.result, self.is_tagger, self.spans)
 
     # -- layouts ----------------------------------------------------------------
     def _conll(self, unit: Unit) -> None:
@@ -108,24 +136,29 @@ class RecordWriter:
                             f"{safe_text(unit.text)}\n")
 
     def _jsonl(self, unit: Unit) -> None:
-        record: dict = {"line": unit.line, "column": unit.column, "text": unit.text}
+        record: dict = {"line": unit.line, "column": unit.column}
         if unit.part:
             record["part"] = unit.part
         if self.file_label is not None:
             record["file"] = self.file_label
-        r = unit.result
-        if self.is_tagger:
-            tokens, tags = r.get("tokens", []), r.get("tags", [])
-            offsets = align_tokens(unit.text, tokens)
-            record.update(tokens=tokens, tags=tags,
-                          scores=[round(s, 4) for s in r.get("scores", [])],
-                          offsets=[list(span) if span else None for span in offsets])
-            if self.spans and looks_bio(tags):
-                record["entities"] = _entities(unit.text, tokens, tags, offsets)
-            elif self.spans:
-                record["entities"] = []
-        else:
-            record["label"] = r.get("label")
-            record["probabilities"] = {k: round(v, 4) for k, v in
-                                       r.get("probabilities", {}).items()}
+        record.update(self._result(unit).to_dict())
         self.sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _entities(self, unit: Unit) -> None:
+        if unit.kind != "tag":
+            return
+        head = {"record": self.records, "line": unit.line}
+        if self.file_label is not None:
+            head["file"] = self.file_label
+        rows = [json.dumps({**head, "text": e.text, "type": e.type, "start": e.start,
+                            "end": e.end, "confidence": e.confidence}, ensure_ascii=False)
+                for e in self._result(unit).entities]
+        self.sink.write("".join(row + "\n" for row in rows))
+
+    def _pretty(self, unit: Unit) -> None:
+        if unit.kind == "empty":
+            self.sink.write("\n")
+            return
+        if self.file_label is not None and self.records == 1:
+            self.sink.write(f"== {self.file_label}\n")
+        self.sink.write(pretty(self._result(unit)))
