@@ -1,6 +1,8 @@
 """`python -m tagger SUBCOMMAND ...`"""
 
-from tagger.cli import main
+import sys
+
+from tagger.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry(sys.argv[1:]))

@@ -153,6 +153,14 @@ def _preset_note(name: str) -> str:
                    if name in preset)
 
 
+def _help(f) -> str:
+    """A field's help with its default shown once (the help may already say it)."""
+    text = f.metadata["help"]
+    if "(default:" in text:
+        return text
+    return f"{text} (default: {f.default}{_preset_note(f.name)})"
+
+
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--flag`` per TrainConfig field, typed and documented from the dataclass."""
     hints = get_type_hints(TrainConfig)
@@ -167,7 +175,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             default=argparse.SUPPRESS,
             choices=CHOICES.get(f.name),
             metavar=None if f.name in CHOICES else f.name.upper(),
-            help=f"{f.metadata['help']} (default: {f.default}{_preset_note(f.name)})",
+            help=_help(f),
         )
 
 

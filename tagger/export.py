@@ -231,9 +231,14 @@ def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = No
 def main(argv=None) -> int:
     """``python -m tagger export RUN_DIR``: export a run's ``model.keras`` again."""
     parser = argparse.ArgumentParser(
+        epilog="example (after a training run):\n  python -m tagger export "
+               "runs/ner-conll2003-lstm --name ner-conll2003 --rebuild",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         prog="python -m tagger export",
         description="Export the model.keras of a training run folder (runs/<name>) as the "
                     "next SavedModel version of models/<name>.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and warnings")
     parser.add_argument("run_dir", help="training run folder holding model.keras, config.json "
                                         "and report/metrics.json")
     parser.add_argument("--models-dir", help="root of exported models (default: the run's)")

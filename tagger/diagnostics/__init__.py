@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(fresh or trained), as gradients.csv and a log-scale plot. "
         "`python -m tagger diagnose long-range --help` runs the long-range benchmark.",
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and warnings")
     parser.add_argument("--cells", default=None,
                         help=f"comma-separated cell names or 'all' (default: {DEFAULT_CELLS}; "
                         "with --model: only the model's cell, fresh, for comparison)")

@@ -206,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train each cell to recall the first token's class after D noise steps, "
         "with one fixed budget; writes results.jsonl (resumable), long_range.csv/.md/.png.",
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and warnings")
     parser.add_argument("--cells", default=DEFAULT_CELLS, help="comma-separated names or 'all'")
     parser.add_argument("--distances", default="25,50,100,200", help="comma-separated")
     defaults = Budget()

@@ -83,7 +83,8 @@ class EntityPredictions:
         batches = []
         for tokens, tag_ids in tagging_dataset(examples, list(labels), batch_size,
                                                shuffle=False, bucket=True):
-            batches.append((emit(tokens), tf.not_equal(tokens, ""), tag_ids.numpy()))
+            batches.append((tf.cast(emit(tokens), tf.float32), tf.not_equal(tokens, ""),
+                            tag_ids.numpy()))
         return cls(model, batches, list(labels))
 
     def at(self, temperature: float) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +98,10 @@ class EntityPredictions:
                                                                          temperature)
                 return tags, entity_confidences(tags, marginals, conditionals, mask, tables)
 
-            fn = self._fn = tf.function(confidences)
+            num_tags = len(self.labels)
+            fn = self._fn = tf.function(confidences, input_signature=[
+                tf.TensorSpec([None, None, num_tags], tf.float32),
+                tf.TensorSpec([None, None], tf.bool), tf.TensorSpec([], tf.float32)])
         confidence, correct = [], []
         for emissions, mask, gold_ids in self.batches:
             tags, scores = fn(emissions, mask, tf.constant(temperature, tf.float32))

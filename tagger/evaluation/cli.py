@@ -55,9 +55,14 @@ def score_saved_model(model, examples, task: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
+        epilog="example (on a fresh clone):\n  python -m tagger evaluate models/ner-conll2003 "
+               "--dataset conll2003 --file ../shared/data/conll2003/eng.testa",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         prog="python -m tagger evaluate",
         description="Score an exported model on a dataset file in its release format. "
                     "The last line printed is a JSON object of metrics.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and warnings")
     parser.add_argument("model", help="models/<name> (highest version) or a version folder")
     parser.add_argument("--dataset", required=True, help="dataset whose format FILE is in")
     parser.add_argument("--file", required=True, help="file to score (e.g. eng.testa)")

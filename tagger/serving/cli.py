@@ -1,4 +1,5 @@
-"""`python serve.py MODEL [INPUT ...]` (tag files) and `python serve.py MODEL --http` (REST).
+"""`python serve.py MODEL [INPUT ...]` (tag files), `python serve.py MODEL --text "..."`
+(tag a sentence) and `python serve.py MODEL --http` (REST).
 
 Exit codes: 0 success; 2 usage error, missing or broken model, missing input;
 1 other I/O error (port in use, unwritable output); 130 interrupted. The last
@@ -19,7 +20,8 @@ import time
 from pathlib import Path
 
 DESCRIPTION = """\
-Tag text files with an exported model, or answer HTTP requests like TensorFlow Serving.
+Tag text with an exported model: sentences given with --text, stdin, or files;
+or answer HTTP requests like TensorFlow Serving (--http).
 
 MODEL is models/<name> (its highest integer version is used) or one version
 folder models/<name>/<version>. With --http, MODEL may also be a folder of
@@ -35,17 +37,26 @@ input formats:
   conll   CoNLL columns: the first column is the token, a blank line ends a
           sentence; output lines match input lines one to one
 
-output formats (default: conll for taggers, tsv for classifiers):
-  conll   token<TAB>tag per line, blank line after each sentence (CoNLL input:
-          each input line with the predicted tag appended)
-  tsv     one row per record: tokens, tags, scores (classifiers: label,
-          probability, text)
-  jsonl   one JSON object per record: line, column, text, tokens, tags, scores,
-          character offsets, entities (classifiers: label, probabilities)
+output formats (default: pretty for --text and stdin; else conll for taggers,
+tsv for classifiers):
+  pretty    for people: the sentence with entities marked [text](TYPE), then
+            one line per entity: text, type, confidence (classifiers: label,
+            probability, text)
+  conll     token<TAB>tag per line, blank line after each sentence (CoNLL input:
+            each input line with the predicted tag appended)
+  tsv       one row per record: tokens, tags, scores (classifiers: label,
+            probability, text)
+  jsonl     one JSON object per record: line, column, text, tokens, tags, scores,
+            character offsets, entities with confidences (classifiers: label,
+            probabilities)
+  entities  one JSON object per entity: record, line, text, type, start, end,
+            confidence
 
-examples:
-  python serve.py models/ner notes.txt reports/*.txt -o out/
-  cat notes.txt | python serve.py models/ner --input-format lines --output-format jsonl
+examples (on a fresh clone):
+  python serve.py models/ner-conll2003 --text "Angela Merkel visited Paris."
+  echo "EU rejects German call to boycott British lamb ." | python serve.py models/ner-conll2003
+  python serve.py models/ner-conll2003 examples/news.txt --output-format jsonl -o out/
+  python serve.py models/ner-conll2003 examples/news.txt --output-format entities
   python serve.py models/ --http --port 8501
 """
 
@@ -57,19 +68,25 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
     from tagger.serving.formats import OUTPUT_FORMATS
     from tagger.serving.inputs import INPUT_FORMATS
 
     parser = argparse.ArgumentParser(
-        prog="serve.py", description=DESCRIPTION, epilog=EPILOG,
+        prog=prog, description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and warnings")
     parser.add_argument("model", metavar="MODEL", help="model folder (see above)")
     parser.add_argument("inputs", metavar="INPUT", nargs="*",
                         help="files or globs to tag; stdin when none or '-'")
-    files = parser.add_argument_group("file tagging")
-    files.add_argument("--input-format", choices=INPUT_FORMATS, default="text")
-    files.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None)
+    files = parser.add_argument_group("tagging")
+    files.add_argument("--text", action="append", metavar="TEXT",
+                       help="tag this text (one record; repeat for more); no INPUT files then")
+    files.add_argument("--input-format", choices=INPUT_FORMATS, default="text",
+                       help="how INPUT is read (default: text; see below)")
+    files.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None,
+                       help="what is written (default: see below)")
     files.add_argument("-o", "--output", metavar="PATH",
                        help="output file, or folder (existing, ending in '/', or for several "
                             "inputs) getting one <input name>.<format> per input; "
@@ -213,6 +230,44 @@ def tag_files(args, model, inputs: list[str]) -> dict:
     return summary
 
 
+def tag_texts(args, model) -> dict:
+    """``--text``: each text one record, written to stdout (or ``-o``) like a file's."""
+    from tagger.serving.batch import FileTagger, TagOptions
+    from tagger.serving.formats import RecordWriter, default_output_format
+    from tagger.serving.inputs import Unit
+
+    output_format = args.output_format or default_output_format(model)
+    tagger = FileTagger(model, TagOptions(batch_size=args.batch_size, max_tokens=args.max_tokens,
+                                          workers=1))
+    units = [Unit(number, text) if text.strip() else Unit(number, text, kind="empty")
+             for number, text in enumerate(args.text, 1)]
+    started = time.perf_counter()
+    target = args.output
+    sink = open(target + ".part", "w", encoding="utf-8", newline="\n") if target else (  # noqa: SIM115
+        _utf8_stdout())
+    try:
+        writer = RecordWriter(sink, output_format, model)
+        for unit in tagger.tag_records(units):
+            writer.write(unit)
+    except BaseException:
+        if target:
+            sink.close()
+            Path(target + ".part").unlink(missing_ok=True)
+        raise
+    finally:
+        tagger.close()
+    if target:
+        sink.close()
+        os.replace(target + ".part", target)
+    else:
+        sink.flush()
+        if sink is not sys.stdout:
+            sink.detach()
+    summary = tagger.summary(wall_seconds=time.perf_counter() - started)
+    summary.update(lines=len(units), outputs=[target] if target else ["-"])
+    return summary
+
+
 # Imported by `import tensorflow` (Keras, eagerly) and by Keras (scikit-learn,
 # SciPy, matplotlib, for wrappers and plots); a SavedModel needs none of them.
 _UNUSED_BY_SERVING = ("keras", "sklearn", "matplotlib", "scipy")
@@ -241,8 +296,8 @@ def import_tensorflow_lean() -> None:
                 del sys.modules[name]
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "serve.py") -> int:
+    args = build_parser(prog).parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tagger.serving.model import ModelError, load_model
 
@@ -256,9 +311,17 @@ def main(argv: list[str] | None = None) -> int:
             return run_server(args.model, host=args.host, port=args.port,
                               max_request_bytes=args.max_request_bytes, quiet=args.quiet,
                               max_concurrent_calls=args.max_concurrent_calls)
-        inputs = expand_inputs(args.inputs)  # a missing input fails before the slow load
+        if args.text is not None and args.inputs:
+            raise UsageError("--text and INPUT files do not mix: tag one or the other")
+        inputs = [] if args.text is not None else expand_inputs(args.inputs)
         import_tensorflow_lean()
         model = load_model(args.model)
+        if args.output_format is None and args.output is None and (
+                args.text is not None or inputs == ["-"]):
+            args.output_format = "pretty"  # a person typed or piped a sentence
+        if args.output_format == "entities" and not model.is_tagger:
+            raise UsageError("--output-format entities needs a tagger; "
+                             f"{model.name} is a classifier")
         # TensorFlow leaves ~400k long-lived objects that every full garbage collection
         # would walk again while records are tagged; freeze them out of its sight.
         gc.freeze()
@@ -266,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             kind = "tagger" if model.is_tagger else "classifier"
             print(f"serve: {model.name} version {model.version} ({kind}, task {model.task}) "
                   f"from {model.path}", file=sys.stderr)
-        summary = tag_files(args, model, inputs)
+        summary = (tag_texts(args, model) if args.text is not None
+                   else tag_files(args, model, inputs))
     except (ModelError, UsageError) as error:
         print(f"serve: error: {error}", file=sys.stderr)
         return 2

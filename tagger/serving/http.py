@@ -97,6 +97,7 @@ class Handler(BaseHTTPRequestHandler):
         if status >= 400:
             self._discard_body()
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.server.count(status)  # before the client can see the answer (tests read counts)
         self.send_response(status)
         self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
@@ -106,7 +107,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.server.count(status)
 
     def _route(self):
         match = _ROUTE.match(self.path.split("?", 1)[0])

@@ -10,29 +10,34 @@ from tagger.config import add_config_arguments, resolve_config
 
 DESCRIPTION = """Train a tagger or classifier, select it on dev, report and export it.
 
-Examples:
+Examples (on a fresh clone, with ../shared/data beside it):
   python train.py --task ner --dataset conll2003 --data-dir ../shared/data
-  python train.py --task pos --dataset ud_english --cell minimal_rnn --epochs 20
-  python train.py --config my_run.yaml --seed 3
+  python train.py --task pos --dataset ud_english --data-dir ../shared/data --cell gru
+  python train.py --task ner --dataset conll2003 --data-dir ../shared/data \\
+      --embeddings none --tag-scheme BIOES --seed 3   # --embeddings PATH: your vectors
+  python train.py --config runs/ner-conll2003-lstm/config.json --seed 1   # a run again
 
+Flags override --config, which overrides the task and dataset presets.
 The last printed line is a JSON summary (export_dir, dev metrics, seconds)."""
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="train.py", description=DESCRIPTION,
+def parse_args(argv, prog: str = "train.py"):
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and warnings")
     parser.add_argument("--config", help="JSON or YAML file with config fields "
                                          "(flags given on the command line win)")
     add_config_arguments(parser)
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv=None, prog: str = "train.py") -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv, prog)
     try:
         config = resolve_config(args)
     except ValueError as error:
-        print(f"train.py: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     from tagger.data.errors import DataFormatError, MissingDataError
     from tagger.export import export_model
@@ -43,7 +48,7 @@ def main(argv=None) -> int:
     try:
         model, loaded, run_dir, state, predictor, config = train(config)
     except (DataFormatError, MissingDataError, ValueError) as error:
-        print(f"train.py: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     if not is_chief():  # the chief reports and exports for the whole cluster
         print(json.dumps({"worker": "non-chief", "run_dir": str(run_dir),

@@ -27,6 +27,7 @@ from tagger.diagnostics.callbacks import GradientNormLogger
 from tagger.evaluation.predict import Predictor
 from tagger.files import write_atomic
 from tagger.training.callbacks import DevSelection, StopAfterSteps
+from tagger.training.progress import Progress
 from tagger.training.words import apply_tag_scheme, build_model, prepare_words
 
 
@@ -141,9 +142,10 @@ def train(config: TrainConfig):
                                             every_n_batches=50))
     if config.max_steps:
         callbacks.append(StopAfterSteps(config.max_steps))
+    callbacks.append(Progress(steps_per_epoch, config.max_steps))
     started = time.time()
     # shuffle=False: the tf.data pipeline already shuffles with the seed.
-    history = model.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=1,
+    history = model.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=0,
                         shuffle=False)
     seconds = time.time() - started
     model.load_weights(selection.best_path)
