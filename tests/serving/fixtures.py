@@ -8,6 +8,8 @@ tested against the contract, not against a trained network:
   the input) and tags every capitalized token that is not sentence-initial as
   an entity (``B-``/``I-``); the entity type is ``PER`` in version 1 and
   ``ORG`` in version 2. Scores: 0.9 for entities, 0.6 for ``O``, 0 at padding.
+  Version 2 also outputs ``entity_scores`` (0.75 at each entity's first
+  token); version 1 does not, like models exported before entity confidences.
 - classifier: a label from a hash of the stripped sentence (3 classes), plus a
   one-output ``label_only`` signature (not in the contract) for the REST rules.
 """
@@ -27,9 +29,9 @@ def _shift_right(x, fill):
 
 
 class FixtureTagger(tf.Module):
-    def __init__(self, entity_type: str):
+    def __init__(self, entity_type: str, confidences: bool = True):
         super().__init__()
-        self.entity_type = entity_type
+        self.entity_type, self.confidences = entity_type, confidences
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="sentences")])
     def serve(self, sentences):
@@ -53,7 +55,10 @@ class FixtureTagger(tf.Module):
         tags = tf.where(entity, tags, "O")
         tags = tf.where(mask, tags, "")
         scores = tf.where(entity, 0.9, 0.6) * tf.cast(mask, tf.float32)
-        return {"tokens": tokens, "tags": tags, "scores": scores, "lengths": lengths}
+        out = {"tokens": tokens, "tags": tags, "scores": scores, "lengths": lengths}
+        if self.confidences:
+            out["entity_scores"] = tf.where(entity & ~inside, 0.75, 0.0)
+        return out
 
 
 class FixtureClassifier(tf.Module):
@@ -103,8 +108,9 @@ def _write_assets(folder: Path, name: str, task: str, labels: list[str]) -> None
     (assets / "MODEL_CARD.md").write_text(f"# {name}\n\nTest fixture.\n", encoding="utf-8")
 
 
-def save_tagger(folder: Path, entity_type: str = "PER", name: str = "ner") -> Path:
-    module = FixtureTagger(entity_type)
+def save_tagger(folder: Path, entity_type: str = "PER", name: str = "ner",
+                confidences: bool = True) -> Path:
+    module = FixtureTagger(entity_type, confidences)
     tf.saved_model.save(module, str(folder), signatures={
         "serving_default": module.serve, "tag_tokens": module.tag_tokens})
     labels = ["O", f"B-{entity_type}", f"I-{entity_type}"]
@@ -123,7 +129,7 @@ def save_classifier(folder: Path, name: str = "sentiment") -> Path:
 
 def build_models_root(root: Path) -> Path:
     """``root/ner/{1,2}`` (PER, then ORG) and ``root/sentiment/1``."""
-    save_tagger(root / "ner" / "1", "PER")
+    save_tagger(root / "ner" / "1", "PER", confidences=False)
     save_tagger(root / "ner" / "2", "ORG")
     save_classifier(root / "sentiment" / "1")
     return root
