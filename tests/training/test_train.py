@@ -243,6 +243,11 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
     rescored = run_tagger("evaluate", rebuilt["export_dir"], "--dataset", "conll2003",
                           "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
     assert rescored["f1"] == pytest.approx(scored["f1"], abs=1e-12)
+    # --calibrate measures calibration again on the dev split (runs from before it existed)
+    calibrated = run_tagger("export", summary["run_dir"], "--calibrate", str(tmp_path / "data"))
+    again_metrics = json.loads((Path(calibrated["export_dir"]) / "assets" /
+                                "metrics.json").read_text())
+    assert again_metrics["calibration"]["ece"] == pytest.approx(calibration["ece"], abs=1e-6)
 
 
 def test_classifier_trains_and_exports(tmp_path):

@@ -1,0 +1,82 @@
+"""MODEL_CARD.md: what an exported model is, its data and their terms, vectors,
+scores per type, how well its entity confidences are calibrated, known limits."""
+
+from __future__ import annotations
+
+
+def model_card(config: dict, metrics: dict) -> str:
+    """MODEL_CARD.md: what the model is, its data and terms, vectors, scores, limits."""
+    from tagger.data.registry import DATASETS
+
+    dev = metrics.get("dev", {})
+    spec = DATASETS.get(metrics.get("dataset"))
+    lines = [
+        f"# {config.get('name') or 'model'}", "",
+        f"- task: {metrics.get('task')} on {metrics.get('dataset')} "
+        f"({metrics.get('source')} data){f': {spec.description}' if spec else ''}",
+        f"- cell: {config.get('cell')}, {config.get('layers')} bidirectional layer(s) of "
+        f"{config.get('units')} units per direction; head: {config.get('head')}; "
+        f"char encoder: {config.get('char_encoder')}; tag scheme learned: "
+        f"{config.get('tag_scheme', 'IOB2')} (outputs IOB2)",
+        f"- trained {metrics.get('epochs_run')} epochs ({metrics.get('train_seconds')} s), "
+        f"best dev epoch {metrics.get('best_epoch')}, seed {config.get('seed')}",
+        "- dev: " + ", ".join(f"{k} {dev[k]:.4f}" for k in ("f1", "precision", "recall",
+                                                           "accuracy", "macro_f1") if k in dev),
+    ]
+    if "test" in metrics:
+        test = metrics["test"]
+        lines.append("- test: " + ", ".join(f"{k} {test[k]:.4f}" for k in ("f1", "accuracy")
+                                            if k in test))
+    per_type = {k: v for k, v in dev.get("per_type", {}).items() if " avg" not in k}
+    if per_type:
+        lines += ["", "Dev scores per type:", "", "| type | precision | recall | F1 | support |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1-score']:.4f} "
+                  f"| {int(s['support'])} |" for name, s in sorted(per_type.items())]
+    lines += ["", calibration_note(metrics.get("calibration"))]
+    lines += ["", embeddings_note(metrics.get("embeddings"))]
+    if spec and spec.terms:
+        lines += ["", f"Training data terms: {spec.terms} The model's outputs and weights are "
+                      "derived from this data; use them within these terms."]
+    lines += ["", "Trained with `python train.py`; the full configuration is in `config.json`, "
+                  "the training history in `metrics.json`.",
+              "", "Known limits: scores are on the dev split of the training corpus; text "
+                  "from another domain, period or register (and a different tokenization) "
+                  "scores lower. The tokenizer splits raw text by rules, so the model sees "
+                  "tokens as the training data's tokenization would give them only "
+                  "approximately.", ""]
+    return "\n".join(lines)
+
+
+def calibration_note(result: dict | None) -> str:
+    """The model card's paragraph on entity confidences and their calibration on dev."""
+    if not result:
+        return ("Entity confidences: not measured for this model (no span task, or "
+                "exported before calibration was measured).")
+    from tagger.evaluation.calibration import calibration_table
+
+    scaled = (f"temperature scaling fitted on dev (T = {result['temperature']:.2f}) lowered "
+              f"it from {result['ece_uncalibrated']:.4f}" if result["temperature"] != 1.0
+              else "temperature scaling did not lower it, so none is applied")
+    return (f"Entity confidences: each entity's `confidence` is the model's probability "
+            f"that exactly this span has exactly this type. On dev ({result['entities']:,} "
+            f"predicted entities, {result['accuracy']:.1%} correct) their expected "
+            f"calibration error (10 bins) is {result['ece']:.4f}; {scaled}. Reliability "
+            f"diagram: `calibration_dev.png`.\n\n{calibration_table(result)}")
+
+
+def embeddings_note(info: dict | None) -> str:
+    """The model card's paragraph on word vectors and their coverage."""
+    if not info or info.get("source") == "none":
+        return "Word embeddings learned from scratch (no pretrained vectors)."
+    cover = ", ".join(f"{split} {c['token_coverage']:.1%} of tokens "
+                      f"({c['word_coverage']:.1%} of distinct words)"
+                      for split, c in info.get("coverage", {}).items())
+    how = "frozen" if info.get("frozen") else "fine-tuned"
+    if info.get("projection"):
+        how += ", through a trainable projection"
+    return (f"Word vectors: {info.get('description', info['source'])}; {info['dim']}-d, "
+            f"{how}. Vocabulary {info['vocabulary']:,} words ({info['training_words']:,} "
+            f"from training, the rest the most frequent words of the vectors), "
+            f"{info['with_vector']:,} with a vector. Coverage: {cover}. The vectors travel "
+            "inside this SavedModel; serving needs neither the wheel nor the file.")
