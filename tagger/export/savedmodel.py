@@ -10,7 +10,9 @@ expects) holds a SavedModel whose signatures take raw strings:
   (``float32[B, T]``: at an entity's first token the probability that exactly
   that span has that type, see ``tagger.layers.spans``; 0 elsewhere) and
   ``lengths`` (``int32[B]``); ``tag_tokens(tokens: string[None, None])``
-  takes pre-tokenized input. Both use the temperature fitted on dev.
+  takes pre-tokenized input; ``tag_marginals(tokens)`` returns every tag's
+  posterior (``marginals``, ``float32[B, T, K]``, over the model's own tags,
+  named in ``classes``). All use the temperature fitted on dev.
 - classifiers: ``serving_default(sentences)`` and ``classify_tokens(tokens)``
   return ``label`` (``string[B]``), ``probabilities`` (``float32[B, C]``) and
   ``classes`` (``string[B, C]``).
@@ -61,6 +63,18 @@ def _tagger_outputs(model, tag_names, temperature=1.0):
                 "entity_scores": tf.cast(entity_scores, tf.float32),
                 "lengths": tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)}
 
+    own_names = tf.constant([str(tag) for tag in tag_names])
+
+    def marginals(tokens):
+        """Every tag's posterior at every token (``tag_marginals``), over the model's tags."""
+        mask = tf.not_equal(tokens, "")
+        tag_ids, marginals, _ = model.posteriors(tokens, temperature)
+        return {"tokens": tokens, "tags": tf.where(mask, tf.gather(names, tag_ids), ""),
+                "marginals": tf.cast(marginals, tf.float32),
+                "classes": tf.tile(own_names[None, :], [tf.shape(tokens)[0], 1]),
+                "lengths": tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)}
+
+    outputs.marginals = marginals
     return outputs
 
 
@@ -114,6 +128,13 @@ def export_model(model, config, loaded, metrics: dict, run_dir: Path | None = No
         lambda tokens: outputs(_pad_tokens(tf.RaggedTensor.from_tensor(tokens, padding=""))),
         input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")],
     )
+    if kind == "tagging":
+        archive.add_endpoint(
+            "tag_marginals",
+            lambda tokens: outputs.marginals(
+                _pad_tokens(tf.RaggedTensor.from_tensor(tokens, padding=""))),
+            input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")],
+        )
     staging = Path(tempfile.mkdtemp(dir=model_root, prefix=".tmp-"))
     try:
         archive.write_out(str(staging / "model"), verbose=False)
