@@ -10,12 +10,15 @@ themselves go to stdout).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import glob
 import io
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -106,6 +109,13 @@ def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
                       help="port (default 8501; 0 picks a free one, printed on stderr)")
     http.add_argument("--max-request-bytes", type=_positive, default=10 * 1024 * 1024,
                       help="larger request bodies get 413 (default 10 MiB)")
+    http.add_argument("--read-timeout", type=float, default=10.0,
+                      help="seconds a client may stall while sending a request (then 408) "
+                           "or keep an idle connection open (default 10)")
+    http.add_argument("--max-instances", type=_positive, default=1024,
+                      help="examples per request; more get 400 (default 1024)")
+    http.add_argument("--max-sentence-tokens", type=_positive, default=4096,
+                      help="tokens of one sentence in a request; more get 400 (default 4096)")
     http.add_argument("--max-concurrent-calls", type=_positive, default=4,
                       help="model calls running at once per model version; more requests "
                            "wait (default 4)")
@@ -131,7 +141,7 @@ def expand_inputs(args: list[str]) -> list[str]:
             found.extend(matches)
         elif Path(arg).is_dir():
             raise UsageError(f"input is a folder: {arg} (use a glob such as '{arg}/*.txt')")
-        elif not Path(arg).is_file():
+        elif not Path(arg).exists():  # a FIFO or /dev/fd/N (process substitution) is fine
             raise UsageError(f"input file not found: {arg}")
         else:
             found.append(arg)
@@ -176,61 +186,85 @@ def _progress(total: int | None, quiet: bool):
                 disable=quiet or not sys.stderr.isatty(), leave=False)
 
 
-def tag_files(args, model, inputs: list[str]) -> dict:
+class Outputs:
+    """The output files of one job: each committed as soon as its last input is done."""
+
+    def __init__(self, targets: list[str | None]):
+        from tagger.serving.outputs import SafeOutput
+
+        self.files = {t: SafeOutput(t) for t in dict.fromkeys(targets) if t is not None}
+        self.last_use = {t: i for i, t in enumerate(targets) if t is not None}
+        self.stdout = None
+
+    def sink(self, target: str | None):
+        if target is None:
+            self.stdout = self.stdout or _utf8_stdout()
+            return self.stdout
+        out = self.files[target]
+        return out.stream or out.open()
+
+    def input_done(self, index: int) -> None:
+        for target, last in self.last_use.items():
+            if last == index:
+                self.files[target].commit()
+
+    def finish(self) -> None:
+        for out in self.files.values():
+            out.commit()
+        if self.stdout is not None:
+            self.stdout.flush()
+            if self.stdout is not sys.stdout:
+                self.stdout.detach()
+
+    def abort(self) -> tuple[list[str], list[str]]:
+        """Drop unfinished outputs; returns (finished, dropped) paths."""
+        finished = [t for t, out in self.files.items() if out.done]
+        dropped = [t for t, out in self.files.items() if out.stream is not None and not out.done]
+        for out in self.files.values():
+            out.abort()
+        if self.stdout is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.stdout.flush()
+        return finished, dropped
+
+
+def tag_files(args, model, inputs: list[str], outputs: Outputs | None = None) -> dict:
     from tagger.serving.batch import FileTagger, TagOptions
     from tagger.serving.formats import EXTENSIONS, default_output_format
 
     output_format = args.output_format or default_output_format(model)
-    outputs = plan_outputs(inputs, args.output, EXTENSIONS[output_format])
+    targets = plan_outputs(inputs, args.output, EXTENSIONS[output_format])
+    outputs = outputs if outputs is not None else Outputs([])
+    outputs.__init__(targets)
     warn = (lambda m: None) if args.quiet else (lambda m: print(f"serve: {m}", file=sys.stderr))
     tagger = FileTagger(model, TagOptions(batch_size=args.batch_size, max_tokens=args.max_tokens,
                                           workers=args.workers), warn=warn)
-    total = sum(os.path.getsize(p) for p in inputs if p != "-") if "-" not in inputs else None
-    shared = len(inputs) > 1 and len(set(outputs)) == 1
+    sizes = [os.path.getsize(p) if p != "-" and Path(p).is_file() else None for p in inputs]
+    total = None if None in sizes else sum(sizes)
+    shared = len(inputs) > 1 and len(set(targets)) == 1
     started = time.perf_counter()
-    sinks: dict[str, object] = {}
-    stdout = None
     with _progress(total, args.quiet) as bar:
         try:
-            for source, target in zip(inputs, outputs, strict=True):
-                if target is None:
-                    stdout = stdout or _utf8_stdout()
-                    sink = stdout
-                else:
-                    if target not in sinks:
-                        Path(target).parent.mkdir(parents=True, exist_ok=True)
-                        sinks[target] = open(target + ".part", "w", encoding="utf-8",  # noqa: SIM115
-                                             newline="\n")
-                    sink = sinks[target]
+            for index, (source, target) in enumerate(zip(inputs, targets, strict=True)):
                 label = source if shared or (target is None and len(inputs) > 1) else None
                 stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
                 try:
-                    tagger.tag_stream(stream, sink, input_format=args.input_format,
+                    tagger.tag_stream(stream, outputs.sink(target), input_format=args.input_format,
                                       output_format=output_format, file_label=label,
                                       on_progress=bar.update)
                 finally:
                     if stream is not sys.stdin.buffer:
                         stream.close()
-        except BaseException:
+                outputs.input_done(index)
+        finally:
             tagger.close()
-            for target, sink in sinks.items():
-                sink.close()
-                Path(target + ".part").unlink(missing_ok=True)
-            raise
-        for target, sink in sinks.items():
-            sink.close()
-            os.replace(target + ".part", target)
-        if stdout is not None:
-            stdout.flush()
-            if stdout is not sys.stdout:
-                stdout.detach()
-    tagger.close()
+        outputs.finish()
     summary = tagger.summary(wall_seconds=time.perf_counter() - started)
-    summary["outputs"] = sorted(sinks) if sinks else ["-"]
+    summary["outputs"] = sorted(outputs.files) if outputs.files else ["-"]
     return summary
 
 
-def tag_texts(args, model) -> dict:
+def tag_texts(args, model, outputs: Outputs | None = None) -> dict:
     """``--text``: each text one record, written to stdout (or ``-o``) like a file's."""
     from tagger.serving.batch import FileTagger, TagOptions
     from tagger.serving.formats import RecordWriter, default_output_format
@@ -242,30 +276,26 @@ def tag_texts(args, model) -> dict:
     units = [Unit(number, text) if text.strip() else Unit(number, text, kind="empty")
              for number, text in enumerate(args.text, 1)]
     started = time.perf_counter()
-    target = args.output
-    sink = open(target + ".part", "w", encoding="utf-8", newline="\n") if target else (  # noqa: SIM115
-        _utf8_stdout())
+    outputs = outputs if outputs is not None else Outputs([])
+    outputs.__init__([args.output])
     try:
-        writer = RecordWriter(sink, output_format, model)
+        writer = RecordWriter(outputs.sink(args.output), output_format, model)
         for unit in tagger.tag_records(units):
             writer.write(unit)
-    except BaseException:
-        if target:
-            sink.close()
-            Path(target + ".part").unlink(missing_ok=True)
-        raise
     finally:
         tagger.close()
-    if target:
-        sink.close()
-        os.replace(target + ".part", target)
-    else:
-        sink.flush()
-        if sink is not sys.stdout:
-            sink.detach()
+    outputs.finish()
     summary = tagger.summary(wall_seconds=time.perf_counter() - started)
-    summary.update(lines=len(units), outputs=[target] if target else ["-"])
+    summary.update(lines=len(units), outputs=[args.output] if args.output else ["-"])
     return summary
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so the job unwinds like on Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 # Imported by `import tensorflow` (Keras, eagerly) and by Keras (scikit-learn,
@@ -296,24 +326,63 @@ def import_tensorflow_lean() -> None:
                 del sys.modules[name]
 
 
+def _http_limits(args) -> dict:
+    return {"read_timeout": args.read_timeout, "max_instances": args.max_instances,
+            "max_sentence_tokens": args.max_sentence_tokens}
+
+
+def _validate(args) -> list[str]:
+    """Everything that can be checked before the (slow) model load; returns the inputs."""
+    if args.http:
+        if args.inputs or args.text is not None:
+            raise UsageError("--http takes no INPUT files and no --text")
+        if not 0 <= args.port <= 65535:
+            raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+        if not args.read_timeout > 0:
+            raise UsageError(f"--read-timeout must be positive, got {args.read_timeout}")
+        return []
+    if args.text is not None and args.inputs:
+        raise UsageError("--text and INPUT files do not mix: tag one or the other")
+    inputs = [] if args.text is not None else expand_inputs(args.inputs)
+    if args.output_format is not None and inputs:
+        from tagger.serving.formats import EXTENSIONS
+
+        plan_outputs(inputs, args.output, EXTENSIONS[args.output_format])
+    return inputs
+
+
+def _report_interrupt(outputs: Outputs, why: str) -> None:
+    finished, dropped = outputs.abort()
+    said = [f"serve: {why}"]
+    if finished:
+        said.append("finished outputs kept: " + ", ".join(finished))
+    if dropped:
+        said.append("unfinished outputs not written: " + ", ".join(dropped))
+    print("; ".join(said), file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None, prog: str = "serve.py") -> int:
-    args = build_parser(prog).parse_args(argv)
+    # intermixed: options may come before, between or after MODEL and the INPUT files
+    args = build_parser(prog).parse_intermixed_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tagger.serving.model import ModelError, load_model
 
+    outputs = Outputs([])
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        inputs = _validate(args)
         if args.http:
-            if args.inputs:
-                raise UsageError("--http takes no INPUT files")
             import_tensorflow_lean()
             from tagger.serving.http import run_server
 
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+            previous = None  # the server handles SIGTERM itself
             return run_server(args.model, host=args.host, port=args.port,
                               max_request_bytes=args.max_request_bytes, quiet=args.quiet,
-                              max_concurrent_calls=args.max_concurrent_calls)
-        if args.text is not None and args.inputs:
-            raise UsageError("--text and INPUT files do not mix: tag one or the other")
-        inputs = [] if args.text is not None else expand_inputs(args.inputs)
+                              max_concurrent_calls=args.max_concurrent_calls,
+                              **_http_limits(args))
         import_tensorflow_lean()
         model = load_model(args.model)
         if args.output_format is None and args.output is None and (
@@ -329,20 +398,28 @@ def main(argv: list[str] | None = None, prog: str = "serve.py") -> int:
             kind = "tagger" if model.is_tagger else "classifier"
             print(f"serve: {model.name} version {model.version} ({kind}, task {model.task}) "
                   f"from {model.path}", file=sys.stderr)
-        summary = (tag_texts(args, model) if args.text is not None
-                   else tag_files(args, model, inputs))
+        summary = (tag_texts(args, model, outputs) if args.text is not None
+                   else tag_files(args, model, inputs, outputs))
     except (ModelError, UsageError) as error:
+        outputs.abort()
         print(f"serve: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `| head`: the reader went away, stop quietly
+        outputs.abort()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:  # e.g. port in use, unwritable output folder, disk full
-        print(f"serve: error: {error}", file=sys.stderr)
+        _report_interrupt(outputs, f"error: {error}")
         return 1
     except KeyboardInterrupt:
-        print("serve: interrupted", file=sys.stderr)
+        _report_interrupt(outputs, "interrupted (SIGINT)")
         return 130
+    except Terminated:
+        _report_interrupt(outputs, "terminated (SIGTERM)")
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     line = json.dumps(summary)
     to_stdout = summary["outputs"] != ["-"]
     print(line, file=sys.stdout if to_stdout else sys.stderr, flush=True)

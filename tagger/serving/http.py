@@ -2,13 +2,20 @@
 
 Endpoints (https://www.tensorflow.org/tfx/serving/api_rest)::
 
-    POST /v1/models/<name>[/versions/<v>]:predict   {"instances": [...]} or {"inputs": ...}
-    GET  /v1/models/<name>[/versions/<v>]           version status
-    GET  /v1/models/<name>[/versions/<v>]/metadata  signature defs
+    POST /v1/models/<name>[/versions/<v>|/labels/<l>]:predict   {"instances": ...}
+    GET  /v1/models/<name>[/versions/<v>|/labels/<l>]           version status
+    GET  /v1/models/<name>[/versions/<v>|/labels/<l>]/metadata  signature defs
 
-Errors are ``{"error": "..."}`` with 400 (malformed request), 404 (unknown
-model, version or path), 405 (wrong method), 411 (no Content-Length), 413
-(body above ``max_request_bytes``, refused before reading it) or 500.
+(``:predict`` also takes the columnar ``{"inputs": ...}``.)
+
+A version label is ``latest`` or one named in ``<model>/version_labels.json``
+(``{"stable": 3, "canary": 4}``). Connections are HTTP/1.1 keep-alive.
+Errors are ``{"error": "..."}`` with 400 (malformed request, a body shorter
+than its Content-Length, a bad Content-Length, more instances or longer
+sentences than the limits), 404 (unknown model, version, label or path), 405
+(wrong method), 408 (the client stalled for ``read_timeout`` seconds while
+sending), 411 (no length), 413 (body above ``max_request_bytes``: refused
+from its Content-Length before reading, or while reading a chunked body) or 500.
 
 Every version found on disk is loaded at start; a request without a version
 uses the highest. Each request runs in its own thread and calls the model
@@ -22,6 +29,7 @@ connections, let requests in flight finish, and exit 0.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -32,8 +40,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tagger.serving.model import SavedModel, discover, load_version
+from tagger.serving.model import ModelError, SavedModel, discover, load_version
 from tagger.serving.rest import (
+    RequestLimits,
     RestError,
     format_predict,
     metadata_response,
@@ -42,21 +51,28 @@ from tagger.serving.rest import (
 )
 
 _ROUTE = re.compile(
-    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
+    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
     r"(?P<suffix>/metadata|:[A-Za-z]+)?/?$")
 
 
 class ModelRepository:
-    """{name: {version: SavedModel}} for everything under a folder."""
+    """{name: {version: SavedModel}} for everything under a folder, and version labels."""
 
     def __init__(self, path: str | Path, max_concurrent_calls: int = 4):
+        found = discover(path)
         self.models: dict[str, dict[int, SavedModel]] = {
             name: {version: load_version(folder, name, max_concurrent_calls)
-                   for version, folder in found.items()}
-            for name, found in discover(path).items()}
+                   for version, folder in versions.items()}
+            for name, versions in found.items()}
+        self.labels = {name: _read_labels(next(iter(versions.values())).parent)
+                       for name, versions in found.items()}
 
-    def get(self, name: str, version: str | None) -> SavedModel:
+    def get(self, name: str, version: str | None, label: str | None = None) -> SavedModel:
         versions = self.models.get(name)
+        if label is not None and versions:
+            if label != "latest" and label not in self.labels.get(name, {}):
+                raise RestError(404, f"Unrecognized servable version label: {label}")
+            version = str(self.labels[name].get(label, max(versions)))
         if version is not None and not version.isdigit():
             raise RestError(404, f"version must be an integer, got {version!r}")
         if not versions or (version is not None and int(version) not in versions):
@@ -69,22 +85,49 @@ class ModelRepository:
                          for name, v in sorted(self.models.items()))
 
 
+def _read_labels(model_folder: Path) -> dict[str, int]:
+    """``version_labels.json`` of a model folder ({label: version}), or {}."""
+    path = model_folder / "version_labels.json"
+    if not path.is_file():
+        return {}
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): int(v) for k, v in labels.items()}
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ModelError(f"{path}: expected {{\"label\": version, ...}}: {error}") from None
+
+
 class Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1 so that clients sending "Expect: 100-continue" (curl, above 1 kB) are
-    # answered at once; every response closes its connection (no idle keep-alive
-    # threads to wait for at shutdown).
+    # HTTP/1.1: keep-alive (no TCP handshake per request) and "Expect: 100-continue"
+    # answered at once. An idle connection is closed after ``read_timeout`` seconds,
+    # and at shutdown (ModelServer.server_close).
     protocol_version = "HTTP/1.1"
     server_version = "tagger-serving/0.1"
-    timeout = 60  # seconds a client may stall while sending
     _body_pending = False
+    busy = False
+
+    def setup(self):
+        self.timeout = self.server.read_timeout  # applied to the socket by setup()
+        super().setup()
+        self.server.track(self, True)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.track(self, False)
 
     # -- plumbing ---------------------------------------------------------------
     def _discard_body(self, limit: int = 1 << 20) -> None:
         """Read an unread request body (if at most ``limit``) so that closing the socket
-        does not reset the connection before the client reads our answer."""
+        does not reset the connection before the client reads our answer; a body left
+        unread means the connection cannot carry another request."""
+        if not self._body_pending:
+            return
+        self._body_pending = False
+        self.close_connection = True
         length = self.headers.get("Content-Length", "") if self.headers else ""
-        if self._body_pending and length.strip().isdigit() and int(length) <= limit:
-            self._body_pending = False
+        if length.strip().isdigit() and int(length) <= limit:
             left = int(length)
             try:
                 self.connection.settimeout(1.0)
@@ -99,7 +142,8 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self.server.count(status)  # before the client can see the answer (tests read counts)
         self.send_response(status)
-        self.send_header("Connection", "close")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
@@ -107,6 +151,62 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _read_body(self) -> bytes:
+        """The request body, within ``max_request_bytes`` and ``read_timeout``."""
+        limit = self.server.max_request_bytes
+        too_big = f"request body above the limit of {limit} bytes"
+        try:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                return self._read_chunked(limit, too_big)
+            lengths = set(self.headers.get_all("Content-Length") or [])
+            if not lengths:
+                self.close_connection = True
+                raise RestError(411, "Content-Length required")
+            if len(lengths) > 1 or not next(iter(lengths)).strip().isdigit():
+                self.close_connection = True
+                raise RestError(400, f"invalid Content-Length {', '.join(sorted(lengths))!r}")
+            length = int(next(iter(lengths)))
+            if length > limit:
+                self.close_connection = True  # the body stays unread
+                raise RestError(413, f"request body of {length} bytes is above the limit of "
+                                     f"{limit} bytes")
+            raw = self.rfile.read(length)
+            self._body_pending = False
+            if len(raw) < length:
+                self.close_connection = True
+                raise RestError(400, f"request body ended after {len(raw)} of the {length} "
+                                     "bytes its Content-Length announced")
+            return raw
+        except TimeoutError:
+            self._body_pending = False
+            self.close_connection = True
+            raise RestError(408, f"request body not received within "
+                                 f"{self.server.read_timeout:g} s") from None
+
+    def _read_chunked(self, limit: int, too_big: str) -> bytes:
+        parts, size = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                chunk = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise RestError(400, "malformed chunked body") from None
+            if chunk == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                self._body_pending = False
+                return b"".join(parts)
+            size += chunk
+            if size > limit:
+                self.close_connection = True
+                raise RestError(413, too_big)
+            data = self.rfile.read(chunk + 2)
+            if len(data) < chunk + 2:
+                self.close_connection = True
+                raise RestError(400, "chunked body ended early")
+            parts.append(data[:chunk])
 
     def _route(self):
         match = _ROUTE.match(self.path.split("?", 1)[0])
@@ -116,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
         suffix = match["suffix"] or ""
         if suffix.startswith(":") and suffix != ":predict":
             raise RestError(404, f"unsupported method {suffix!r}: this server answers :predict")
-        return match["name"], match["version"], suffix
+        return match["name"], match["version"], match["label"], suffix
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own errors (bad request line, 414, 501) as JSON too."""
@@ -126,6 +226,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self):
         """Refuse an oversized body before the client sends it."""
+        self._body_pending = True
         length = self.headers.get("Content-Length", "")
         if length.strip().isdigit() and int(length) > self.server.max_request_bytes:
             self._send(413, {"error": f"request body of {int(length)} bytes is above the "
@@ -136,18 +237,19 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         self._body_pending = method in ("POST", "PUT", "PATCH")
         try:
-            name, version, suffix = self._route()
+            name, version, label, suffix = self._route()
             allowed = "POST" if suffix == ":predict" else "GET"
             if method != allowed:
                 raise RestError(405, f"{method} not allowed here; use {allowed}",
                                 {"Allow": allowed})
-            model = self.server.repository.get(name, version)
+            self.busy = True
+            model = self.server.repository.get(name, version, label)
             if suffix == "/metadata":
                 self._send(200, metadata_response(model))
             elif suffix == ":predict":
                 self._send(200, self._predict(model))
             else:
-                versions = [model.version] if version else list(
+                versions = [model.version] if version or label else list(
                     self.server.repository.models[name])
                 self._send(200, status_response(versions))
         except RestError as error:
@@ -155,29 +257,16 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as error:  # noqa: BLE001 - answer, log, keep serving
             self.log_error("internal error on %s: %r", self.path, error)
             self._send(500, {"error": f"internal error: {type(error).__name__}: {error}"})
+        finally:
+            self.busy = False
 
     def _predict(self, model: SavedModel) -> dict:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self.close_connection = True
-            raise RestError(411, "chunked bodies are not supported; send Content-Length")
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True
-            raise RestError(411, "Content-Length required")
-        if not length.strip().isdigit():
-            self.close_connection = True
-            raise RestError(400, f"invalid Content-Length {length!r}")
-        if int(length) > self.server.max_request_bytes:
-            self.close_connection = True  # the body stays unread
-            raise RestError(413, f"request body of {int(length)} bytes is above the limit of "
-                                 f"{self.server.max_request_bytes} bytes")
-        raw = self.rfile.read(int(length))
-        self._body_pending = False
+        raw = self._read_body()
         try:
             body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as error:
             raise RestError(400, f"malformed JSON: {error}") from None
-        signature, tensors, row = parse_predict(model, body)
+        signature, tensors, row = parse_predict(model, body, self.server.limits)
         try:
             outputs = model.call(signature, tensors)
         except Exception as error:  # noqa: BLE001 - TF rejects the values: a bad request
@@ -209,26 +298,45 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class ModelServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with the models; joins request threads on close."""
+    """ThreadingHTTPServer with the models; on close, idle keep-alive connections are
+    closed and requests in flight are waited for."""
 
     daemon_threads = False
     block_on_close = True
 
     def __init__(self, repository: ModelRepository, host: str = "127.0.0.1", port: int = 8501,
-                 max_request_bytes: int = 10 * 1024 * 1024, quiet: bool = False):
+                 max_request_bytes: int = 10 * 1024 * 1024, quiet: bool = False,
+                 read_timeout: float = 10.0, limits: RequestLimits | None = None):
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.repository = repository
         self.max_request_bytes = max_request_bytes
         self.quiet = quiet
+        self.read_timeout = read_timeout
+        self.limits = limits or RequestLimits()
         self.requests = self.errors = 0
         self._count_lock = threading.Lock()
+        self._handlers: set = set()
         super().__init__((host, port), Handler)
 
     def count(self, status: int) -> None:
         with self._count_lock:
             self.requests += 1
             self.errors += status >= 400
+
+    def track(self, handler, alive: bool) -> None:
+        with self._count_lock:
+            (self._handlers.add if alive else self._handlers.discard)(handler)
+
+    def server_close(self) -> None:
+        """Stop listening; wake idle keep-alive connections so their threads end."""
+        super_close = super().server_close
+        with self._count_lock:
+            idle = [h for h in self._handlers if not h.busy]
+        for handler in idle:
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RD)
+        super_close()
 
     @property
     def url(self) -> str:
@@ -238,10 +346,12 @@ class ModelServer(ThreadingHTTPServer):
 
 def run_server(model_path: str | Path, host: str = "127.0.0.1", port: int = 8501,
                max_request_bytes: int = 10 * 1024 * 1024, quiet: bool = False,
-               max_concurrent_calls: int = 4) -> int:
+               max_concurrent_calls: int = 4, read_timeout: float = 10.0,
+               max_instances: int = 1024, max_sentence_tokens: int = 4096) -> int:
     """Load the models, serve until SIGTERM/SIGINT, print a JSON summary; returns 0."""
     repository = ModelRepository(model_path, max_concurrent_calls)
-    server = ModelServer(repository, host, port, max_request_bytes, quiet)
+    server = ModelServer(repository, host, port, max_request_bytes, quiet, read_timeout,
+                         RequestLimits(max_instances, max_sentence_tokens))
     started = time.perf_counter()
 
     def stop(signum, frame):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -95,7 +96,33 @@ def to_tensor(value, spec, where: str) -> np.ndarray:
     return array
 
 
-def parse_predict(model: SavedModel, body) -> tuple[str, dict, bool]:
+@dataclass(frozen=True)
+class RequestLimits:
+    """Per-request caps; a request above one is answered 400 before the model runs."""
+
+    max_instances: int = 1024  # examples (rows) per request
+    max_sentence_tokens: int = 4096  # whitespace tokens of one sentence, or one token row
+
+    def check(self, tensors: dict) -> None:
+        for key, array in tensors.items():
+            if array.ndim == 0:
+                continue
+            if len(array) > self.max_instances:
+                raise _bad(f"input {key!r}: {len(array)} instances, above the limit of "
+                           f"{self.max_instances} per request (--max-instances)")
+            if array.dtype != object:
+                continue
+            if array.ndim == 1:
+                longest = max((len(v.split()) for v in array), default=0)
+            else:
+                longest = int((array.reshape(len(array), -1) != b"").sum(axis=1).max(initial=0))
+            if longest > self.max_sentence_tokens:
+                raise _bad(f"input {key!r}: a sentence of {longest} tokens, above the limit of "
+                           f"{self.max_sentence_tokens} (--max-sentence-tokens)")
+
+
+def parse_predict(model: SavedModel, body, limits: RequestLimits | None = None
+                  ) -> tuple[str, dict, bool]:
     """Request JSON -> (signature name, {input key: array}, row format?)."""
     if not isinstance(body, dict):
         raise _bad("request body must be a JSON object")
@@ -138,6 +165,7 @@ def parse_predict(model: SavedModel, body) -> tuple[str, dict, bool]:
             raise _bad(f"'inputs' must be an object with keys {keys}")
         row = False
     tensors = {key: to_tensor(columns[key], specs[key], f"input {key!r}") for key in keys}
+    (limits or RequestLimits()).check(tensors)
     if row and len(keys) > 1:
         sizes = {len(t) if t.ndim else 1 for t in tensors.values()}
         if len(sizes) > 1:

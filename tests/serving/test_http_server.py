@@ -72,7 +72,7 @@ def test_metadata_has_tf_serving_shape(server):
     assert sentences["dtype"] == "DT_STRING"
     assert sentences["tensor_shape"] == {"dim": [{"size": "-1", "name": ""}],
                                          "unknown_rank": False}
-    assert set(default["outputs"]) == {"tokens", "tags", "scores", "lengths"}
+    assert set(default["outputs"]) == {"tokens", "tags", "scores", "entity_scores", "lengths"}
     assert default["outputs"]["scores"]["dtype"] == "DT_FLOAT"
     assert len(signatures["tag_tokens"]["inputs"]["tokens"]["tensor_shape"]["dim"]) == 2
     status, body, _ = request(server, "GET", "/v1/models/ner/versions/1/metadata")
@@ -86,7 +86,9 @@ def test_predict_row_format_per_version(server):
         status, body, _ = request(server, "POST", path, {"instances": sentences})
         assert status == 200 and len(body["predictions"]) == 2
         first = body["predictions"][0]
-        assert set(first) == {"tokens", "tags", "scores", "lengths"}
+        # version 2 carries entity confidences, version 1 (an older export) does not
+        extra = {"entity_scores"} if kind == "ORG" else set()
+        assert set(first) == {"tokens", "tags", "scores", "lengths"} | extra
         n = first["lengths"]
         assert first["tokens"][:n] == ["Mr", ".", "Smith", "went", "to", "Paris", "."]
         assert first["tags"][:n] == expected_tagger_tags(first["tokens"][:n], kind)
