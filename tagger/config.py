@@ -40,8 +40,9 @@ TASK_PRESETS = {
 # Where a dataset's best configuration differs from its task's (applied after it).
 DATASET_PRESETS: dict[str, dict] = {
     # CoNLL-2003 NER: 100 units per direction serve 1.9x faster than 200 for about
-    # 0.2 F1 (README, Results); the shipped model is this configuration, seed 0.
-    "conll2003": {"units": 100},
+    # 0.2 F1; BIOES tags and 30 epochs: dev F1 94.49 +- 0.09 over 3 seeds against
+    # 94.07 +- 0.05 for IOB2 and 15 (README, Results); the shipped model is seed 0.
+    "conll2003": {"units": 100, "tag_scheme": "BIOES", "epochs": 30},
     # WNUT-17: 3,394 training posts, so 106 steps an epoch at batch 32; longer
     # training with smaller batches lifts recall (dev F1 45.3 vs 42.4, README).
     "wnut17": {"units": 100, "epochs": 40, "batch_size": 16},

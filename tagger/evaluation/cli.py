@@ -53,6 +53,19 @@ def score_saved_model(model, examples, task: str) -> dict:
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "examples")}
 
 
+def unknown_labels(model, examples) -> tuple[list[str], bool]:
+    """The file's tags (or classes) the model cannot output, sorted, and whether any
+    label other than "O" is shared; ([], True) when the model does not list its labels."""
+    known = set(model.config.get("labels") or [])
+    if not known:
+        return [], True
+    if model.is_tagger:
+        found = {tag for x in examples for tag in x.tags}
+    else:
+        found = {x.label for x in examples}
+    return sorted(found - known), bool((found & known) - {"O"})
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         epilog="example (on a fresh clone):\n  python -m tagger evaluate models/ner-conll2003 "
@@ -85,5 +98,15 @@ def main(argv=None) -> int:
     if not examples:
         print(f"evaluate: error: {args.file}: no examples", file=sys.stderr)
         return 2
+    unknown, shared = unknown_labels(model, examples)
+    if unknown:
+        said = (f"{args.file} has labels the model {model.name} does not know: "
+                f"{', '.join(unknown[:12])}{' ...' if len(unknown) > 12 else ''}")
+        if not shared:  # nothing in common: a score would be meaningless
+            print(f"evaluate: error: {said} (the model's: "
+                  f"{', '.join(model.config.get('labels', []))}); is --dataset/--task the one "
+                  "it was trained for?", file=sys.stderr)
+            return 2
+        print(f"evaluate: warning: {said}; they count as errors", file=sys.stderr)
     print(json.dumps(score_saved_model(model, examples, task)))
     return 0

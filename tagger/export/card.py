@@ -62,7 +62,9 @@ def calibration_note(result: dict | None) -> str:
             f"that exactly this span has exactly this type. On dev ({result['entities']:,} "
             f"predicted entities, {result['accuracy']:.1%} correct) their expected "
             f"calibration error (10 bins) is {result['ece']:.4f}; {scaled}. Reliability "
-            f"diagram: `calibration_dev.png`.\n\n{calibration_table(result)}")
+            f"diagram: `calibration_dev.png`. The temperature is fitted and the error measured "
+            f"on the same dev sentences, so expect a somewhat larger error on other text."
+            f"\n\n{calibration_table(result)}")
 
 
 def embeddings_note(info: dict | None) -> str:

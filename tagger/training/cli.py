@@ -28,8 +28,23 @@ def parse_args(argv, prog: str = "train.py"):
                         help="show TensorFlow's own log lines and warnings")
     parser.add_argument("--config", help="JSON or YAML file with config fields "
                                          "(flags given on the command line win)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train again when runs/<name> holds a finished run (it is "
+                             "deleted); without it such a run is left alone and nothing starts")
     add_config_arguments(parser)
     return parser.parse_args(argv)
+
+
+def check_names(config) -> None:
+    """Cell, dataset and task names, checked before anything is read or created."""
+    from tagger.cells import CELLS
+    from tagger.data.registry import DATASETS
+
+    if config.cell not in CELLS:
+        raise ValueError(f"--cell must be one of {sorted(CELLS)}, got {config.cell!r}")
+    if config.dataset not in DATASETS:
+        raise ValueError(f"--dataset must be one of {sorted(DATASETS)}, got {config.dataset!r}")
+    DATASETS[config.dataset].resolve_task(config.task)
 
 
 def main(argv=None, prog: str = "train.py") -> int:
@@ -46,7 +61,8 @@ def main(argv=None, prog: str = "train.py") -> int:
     from tagger.training.report import write_report
 
     try:
-        model, loaded, run_dir, state, predictor, config = train(config)
+        check_names(config)
+        model, loaded, run_dir, state, predictor, config = train(config, args.overwrite)
     except (DataFormatError, MissingDataError, ValueError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

@@ -82,31 +82,60 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Op
     return cls(rate, **clip)
 
 
-def prepare_run_dir(config: TrainConfig) -> Path:
-    """The run folder; a finished run of the same name is cleared for a new one."""
+def run_dir_of(config: TrainConfig) -> Path:
     run_dir = Path(config.runs_dir) / config.model_name
     if not is_chief():  # multi-worker: each non-chief keeps its own scratch folder
         task = json.loads(os.environ["TF_CONFIG"])["task"]
         run_dir = run_dir / f"worker-{task['index']}"
+    return run_dir
+
+
+def check_run_dir(config: TrainConfig, overwrite: bool = False) -> None:
+    """Fail early (before any data is read) when the run folder holds a finished run and
+    ``overwrite`` was not given: a finished run is never deleted unasked."""
+    state = run_dir_of(config) / "state.json"
+    if overwrite or not state.exists():
+        return
+    saved = json.loads(state.read_text())
+    if saved.get("status") == "done":
+        best = saved.get("best")
+        raise ValueError(
+            f"{state.parent} holds a finished run (best dev score {best:.4f} at epoch "
+            f"{saved.get('best_epoch')}); pass --overwrite to train it again from scratch, "
+            "or --name for a new run" if best is not None else
+            f"{state.parent} holds a finished run; pass --overwrite or --name")
+
+
+def prepare_run_dir(config: TrainConfig, overwrite: bool = False) -> Path:
+    """The run folder: new, resumed (said so on stdout), or a finished one cleared when
+    ``overwrite``."""
+    run_dir = run_dir_of(config)
+    check_run_dir(config, overwrite)
     state = run_dir / "state.json"
-    if state.exists() and json.loads(state.read_text()).get("status") == "done":
-        shutil.rmtree(run_dir)
     saved = run_dir / "config.json"
-    if saved.exists() and json.loads(saved.read_text()) != json.loads(config.to_json()):
+    if state.exists() and json.loads(state.read_text()).get("status") == "done":
+        shutil.rmtree(run_dir)  # --overwrite (check_run_dir refused otherwise)
+    elif saved.exists() and json.loads(saved.read_text()) != json.loads(config.to_json()):
         raise ValueError(f"{run_dir} holds an unfinished run with another configuration; "
                          "delete it or pass another --name")
+    elif state.exists():
+        history = json.loads(state.read_text()).get("history", [])
+        done = history[-1]["epoch"] if history else 0
+        print(f"resuming {run_dir}: {done} epoch(s) done; continuing from its last "
+              "checkpoint", flush=True)
     write_atomic(saved, config.to_json())
     return run_dir
 
 
-def train(config: TrainConfig):
+def train(config: TrainConfig, overwrite: bool = False):
     """Trains per ``config``; returns ``(model, loaded dataset, run_dir, state)``."""
+    check_run_dir(config, overwrite)
     strategy = make_strategy(config.distribute)
     keras.utils.set_random_seed(config.seed)
     loaded = load_dataset(config.dataset, config.task, config.data_dir, seed=config.seed)
     apply_tag_scheme(config, loaded)
     config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
-    run_dir = prepare_run_dir(config)
+    run_dir = prepare_run_dir(config, overwrite)
     labels = list(loaded.labels)
     make = tagging_dataset if loaded.kind == "tagging" else classification_dataset
     train_data = make(loaded.splits["train"], labels, config.batch_size, shuffle=True,

@@ -290,7 +290,7 @@ print(json.dumps({{"label": [b.decode() for b in out["label"].numpy()],
     assert set(scored) == {"accuracy", "macro_f1", "examples"}
 
 
-def test_a_bad_vectors_file_fails_before_anything_is_created(tmp_path):
+def test_bad_arguments_fail_before_anything_is_created(tmp_path):
     synthetic.write_conll2003(tmp_path / "data", train=40, dev=10)
     bad = tmp_path / "bad.txt"
     bad.write_text("the 0.1 0.2 0.3\nmr 0.1 oops 0.3\n")
@@ -298,7 +298,9 @@ def test_a_bad_vectors_file_fails_before_anything_is_created(tmp_path):
                          (["--embeddings", str(write_vectors(tmp_path / "v.txt", dim=4))],
                           "the vectors have 4 dimensions but --word-dim is 24"),
                          (["--embeddings", str(tmp_path / "missing.txt")],
-                          "missing.txt: not found")):
+                          "missing.txt: not found"),
+                         (["--cell", "lstmm"], "--cell must be one of"),
+                         (["--task", "pos", "--dataset", "wnut17"], "has no task 'pos'")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
@@ -343,6 +345,7 @@ def test_killed_run_resumes_and_ends_as_well(tmp_path):
 
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert f"resuming {tmp_path / 'runs' / 'resume'}:" in done.stdout
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     state = json.loads((tmp_path / "runs" / "resume" / "state.json").read_text())
     assert state["status"] == "done"
@@ -350,6 +353,20 @@ def test_killed_run_resumes_and_ends_as_well(tmp_path):
     assert summary["dev"]["f1"] > 0.9
     exported = sorted(p.name for p in (tmp_path / "models" / "resume").iterdir())
     assert exported == ["1"]  # no temporary or half-written export left behind
+
+
+def test_a_finished_run_is_kept_unless_overwrite(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data", train=60, dev=20)
+    first = run_train(tmp_path, "--epochs", "1", "--name", "again")
+    run_dir = Path(first["run_dir"])
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}
+    done = subprocess.run(train_command(tmp_path, "--epochs", "1", "--name", "again"),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "holds a finished run" in done.stderr
+    assert "--overwrite" in done.stderr and "Traceback" not in done.stderr
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()} == before
+    again = run_train(tmp_path, "--epochs", "1", "--name", "again", "--overwrite")
+    assert Path(again["export_dir"]).name == "2"
 
 
 # ------------------------------------------------------------- distribution
