@@ -39,17 +39,38 @@ def load_splits(name: str, task: str, tfds_name: str,
     """
     import tensorflow_datasets as tfds
 
+    hint = (f"without internet, put the release files in <data-dir>/{name}/ and pass "
+            "--data-dir (or set TAGGER_DATA_DIR)")
     try:
         builder = tfds.builder(tfds_name, data_dir=tfds_data_dir)
+        if not builder.is_prepared() and not reachable():
+            # TFDS would retry its downloads for minutes before giving up
+            raise DataSourceError(tfds_name, f"{name} is not prepared in the TFDS data folder "
+                                             f"and the network is unreachable; {hint}")
         builder.download_and_prepare()
+    except DataSourceError:
+        raise
     except Exception as err:  # network, checksums, missing optional packages (conllu)...
         raise DataSourceError(
-            tfds_name,
-            f"could not get {name} from TFDS ({tfds_name}): {type(err).__name__}: {err}; "
-            f"without internet, put the release files in <data-dir>/{name}/ and pass "
-            "--data-dir (or set TAGGER_DATA_DIR)"
-        ) from err
+            tfds_name, f"could not get {name} from TFDS ({tfds_name}): {type(err).__name__}: "
+                       f"{err}; {hint}") from err
     return splits_from_builder(name, task, builder)
+
+
+# Where TFDS downloads come from (its GCS mirror; the datasets' own hosts are tried
+# after it); a TCP connection within a few seconds means the network is there.
+PROBE = ("storage.googleapis.com", 443)
+
+
+def reachable(address: tuple[str, int] = PROBE, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to ``address`` opens within ``timeout`` seconds."""
+    import socket
+
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            return True
+    except OSError:  # no DNS, no route, refused, timed out
+        return False
 
 
 def splits_from_builder(name: str, task: str, builder) -> dict[str, list]:

@@ -12,7 +12,10 @@ Modules:
     http     the HTTP server that answers them
     cli      ``serve.py`` / ``python -m tagger serve``
 
-May import: ``tagger.serving.*`` and the standard library, NumPy and
+    outputs  output files written atomically (symlinks followed, FIFOs in place)
+    results  Doc, Entity, Token, Classification
+
+May import: ``tagger.serving.*``, ``tagger.files``, the standard library, NumPy and
 TensorFlow (lazily where a command does not need it). Never ``tagger.models``,
 ``tagger.training``, ``tagger.data`` or Keras: an exported model is all a
 user of this package has.

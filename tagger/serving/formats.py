@@ -30,9 +30,9 @@ writes them back.
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
+from tagger.files import json_line
 from tagger.serving.inputs import Unit
 from tagger.serving.results import Doc, make_result
 from tagger.serving.text import safe_field, safe_text
@@ -142,7 +142,7 @@ class RecordWriter:
         if self.file_label is not None:
             record["file"] = self.file_label
         record.update(self._result(unit).to_dict())
-        self.sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.sink.write(json_line(record) + "\n")
 
     def _entities(self, unit: Unit) -> None:
         if unit.kind != "tag":
@@ -150,8 +150,8 @@ class RecordWriter:
         head = {"record": self.records, "line": unit.line}
         if self.file_label is not None:
             head["file"] = self.file_label
-        rows = [json.dumps({**head, "text": e.text, "type": e.type, "start": e.start,
-                            "end": e.end, "confidence": e.confidence}, ensure_ascii=False)
+        rows = [json_line({**head, "text": e.text, "type": e.type, "start": e.start,
+                           "end": e.end, "confidence": e.confidence})
                 for e in self._result(unit).entities]
         self.sink.write("".join(row + "\n" for row in rows))
 

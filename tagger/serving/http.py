@@ -40,6 +40,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tagger.files import json_line
 from tagger.serving.model import ModelError, SavedModel, discover, load_version
 from tagger.serving.rest import (
     RequestLimits,
@@ -139,7 +140,7 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
         if status >= 400:
             self._discard_body()
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        body = json_line(payload).encode("utf-8")
         self.server.count(status)  # before the client can see the answer (tests read counts)
         self.send_response(status)
         if self.close_connection:

@@ -18,11 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from tagger.files import default_mode
 
 
 class SafeOutput:
@@ -51,7 +47,7 @@ class SafeOutput:
         try:
             mode = stat.S_IMODE(os.stat(real).st_mode)
         except FileNotFoundError:
-            mode = 0o666 & ~_umask()
+            mode = default_mode()
         fd, temp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".part")
         os.chmod(temp, mode)
         self.temp, self.real = Path(temp), real

@@ -63,19 +63,20 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def split_pieces(text: str, max_words: int, max_chars: int) -> list[tuple[int, int]]:
-    """Cut a text into spans of at most ``max_words`` words and ``max_chars`` chars,
-    at whitespace when possible (a longer run without spaces is cut anywhere)."""
+    """Cut a text into spans of at most ``max_words`` words and ``max_chars`` chars, at
+    whitespace only: a single word longer than ``max_chars`` is a piece of its own, whole
+    (cutting it would turn one token into two)."""
     if len(text) <= max_chars and text.count(" ") < max_words and len(text.split()) <= max_words:
         return [(0, len(text))]
     pieces, start, end, words = [], None, 0, 0
     for match in _WORD.finditer(text):
         w_start, w_end = match.span()
-        while w_end - w_start > max_chars:  # a huge "word": cut it on its own
+        if w_end - w_start > max_chars:  # a huge "word": a piece of its own
             if start is not None:
                 pieces.append((start, end))
                 start, words = None, 0
-            pieces.append((w_start, w_start + max_chars))
-            w_start += max_chars
+            pieces.append((w_start, w_end))
+            continue
         if start is not None and (words >= max_words or w_end - start > max_chars):
             pieces.append((start, end))
             start, words = None, 0

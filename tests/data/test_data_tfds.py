@@ -150,3 +150,33 @@ def test_conll2003_real_release_through_tfds_equals_local(data_dir, tmp_path):
     assert builder.info.splits["dev"].num_examples == 3250
     assert_same(splits_from_builder("conll2003", "ner", builder),
                 load_dataset("conll2003", "ner", data_dir=data_dir))
+
+
+def test_unreachable_network_fails_within_seconds(tmp_path, monkeypatch):
+    """Not prepared and no network: fail at once naming --data-dir (TFDS would retry for
+    minutes)."""
+    import time
+
+    from tagger.data import tfds_source
+    from tagger.data.errors import DataSourceError
+
+    monkeypatch.setattr(tfds_source, "reachable", lambda *a, **k: False)
+    started = time.perf_counter()
+    with pytest.raises(DataSourceError, match="network is unreachable.*--data-dir"):
+        tfds_source.load_splits("trec", "fine", "trec", tfds_data_dir=str(tmp_path))
+    assert time.perf_counter() - started < 10
+
+
+def test_reachable_gives_up_after_its_timeout():
+    import socket
+    import time
+
+    from tagger.data.tfds_source import reachable
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there now: refused at once
+    started = time.perf_counter()
+    assert reachable(("127.0.0.1", port), timeout=1.0) is False
+    assert time.perf_counter() - started < 2

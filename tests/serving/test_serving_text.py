@@ -36,7 +36,9 @@ def test_split_sentences(text, expected):
 def test_split_pieces_bounds_words_and_chars():
     text = " ".join(f"w{i}" for i in range(1000)) + " " + "x" * 25_000
     pieces = split_pieces(text, max_words=100, max_chars=5000)
-    assert all(len(text[a:b].split()) <= 100 and b - a <= 5000 for a, b in pieces)
+    assert all(len(text[a:b].split()) <= 100 for a, b in pieces)
+    assert all(b - a <= 5000 for a, b in pieces[:-1])
+    assert text[slice(*pieces[-1])] == "x" * 25_000  # a huge word stays one token
     assert "".join(text[a:b] for a, b in pieces).replace(" ", "") == text.replace(" ", "")
     assert split_pieces("short one", 100, 5000) == [(0, 9)]
 
