@@ -206,8 +206,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train each cell to recall the first token's class after D noise steps, "
         "with one fixed budget; writes results.jsonl (resumable), long_range.csv/.md/.png.",
     )
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines and warnings")
     parser.add_argument("--cells", default=DEFAULT_CELLS, help="comma-separated names or 'all'")
     parser.add_argument("--distances", default="25,50,100,200", help="comma-separated")
     defaults = Budget()
@@ -218,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-skip", action="store_true",
                         help="also train distances longer than one the cell already failed")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity")
+    parser.add_argument("--verbose", type=int, default=0,
+                        help="Keras fit verbosity (any --verbose also shows TensorFlow's "
+                             "log lines)")
     return parser
 
 

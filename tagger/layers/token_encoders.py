@@ -48,7 +48,12 @@ class CharEncoder(keras.layers.Layer):
             # max over the real characters only (padding scored far below)
             penalty = ops.cast(ops.logical_not(mask), self.compute_dtype)[:, :, None] * -1e4
             if training:
-                encoded = ops.max(self.encoder(self.embedding(flat)) + penalty, axis=1)
+                # beyond the word's end the window sees padding (id 0) however wide the
+                # batch's longest word, as in _convolve_by_lookup: no batch dependence
+                right = self.width - 1 - (self.width - 1) // 2
+                padded = ops.pad(flat, [[0, 0], [0, right]])
+                convolved = self.encoder(self.embedding(padded))[:, :shape[-1]]
+                encoded = ops.max(convolved + penalty, axis=1)
             else:  # the same function, cheaper (bench/RESULTS.md); its gradient is not
                 # relu(x + b) is monotone in x: take the max first, then add and clip
                 encoded = ops.max(self._convolve_by_lookup(flat) + penalty, axis=1)
@@ -68,7 +73,10 @@ class CharEncoder(keras.layers.Layer):
         filters]``, one small product per call) turns it into ``width``
         lookups and adds per character instead of ``width * char_dim *
         filters`` multiply-adds. Row ``vocab`` of ``P_k`` is zero: the zero
-        padding beyond the word's ends.
+        padding before the word's start. After its end the window always sees
+        the padding character (id 0), whether the row is padded to a longer
+        word of the batch or not, so a word's encoding never depends on the
+        other words of its batch.
         """
         kernel = ops.cast(self.encoder.kernel, self.compute_dtype)  # (width, char_dim, filters)
         filters = kernel.shape[-1]
@@ -76,8 +84,8 @@ class CharEncoder(keras.layers.Layer):
         table = ops.matmul(ops.cast(self.embedding.embeddings, self.compute_dtype), taps)
         table = ops.pad(table, [[0, 1], [0, 0]])  # (vocab + 1, width * filters)
         left = (self.width - 1) // 2
-        padded = ops.pad(chars, [[0, 0], [left, self.width - 1 - left]],
-                         constant_values=self.vocab_size)
+        padded = ops.pad(chars, [[0, 0], [left, 0]], constant_values=self.vocab_size)
+        padded = ops.pad(padded, [[0, 0], [0, self.width - 1 - left]], constant_values=0)
         length = ops.shape(chars)[1]
         out = 0
         for k in range(self.width):

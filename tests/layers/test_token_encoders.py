@@ -37,11 +37,23 @@ def test_char_cnn_inference_lookups_equal_the_training_convolution(width):
     layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
     flat = chars.reshape(-1, chars.shape[-1])
     conv = layer.encoder
+    right = width - 1 - (width - 1) // 2  # beyond the end: padding characters (id 0)
+    padded = np.pad(flat, [(0, 0), (0, right)])
     np.testing.assert_allclose(
         conv.activation(layer._convolve_by_lookup(flat) + conv.bias),
-        conv(layer.embedding(flat)), rtol=1e-5, atol=1e-5)
+        conv(layer.embedding(padded))[:, :flat.shape[1]], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(layer(chars, training=False), layer(chars, training=True),
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_char_cnn_word_does_not_depend_on_the_batch_width(training):
+    """A word padded to a longer word of its batch encodes as it does alone."""
+    layer = CharEncoder(8, char_dim=4, units=3, kind="cnn", width=3)
+    alone = np.array([[[3, 4, 5]]])
+    in_wide_batch = np.array([[[3, 4, 5, 0, 0, 0]]])
+    np.testing.assert_allclose(layer(alone, training=training),
+                               layer(in_wide_batch, training=training), atol=1e-6)
 
 
 def test_char_rnn_ignores_padding_characters():

@@ -96,7 +96,8 @@ def test_every_config_field_is_a_flag():
     assert (config.cell, config.units, config.lowercase, config.head) == ("gru", 8, False,
                                                                          "softmax")
     assert config.data_dir == "/x"
-    assert resolve_config(parse_args([])) == TrainConfig(**DATASET_PRESETS["conll2003"])
+    assert resolve_config(parse_args([])) == TrainConfig(**DATASET_PRESETS["conll2003"],
+                                                         **DATASET_PRESETS["conll2003/ner"])
     help_text = subprocess.run([sys.executable, str(REPO_ROOT / "train.py"), "--help"],
                                capture_output=True, text=True, check=True).stdout
     for field in TrainConfig.__dataclass_fields__:
@@ -113,7 +114,8 @@ def test_task_presets_sit_between_defaults_and_file_and_flags(tmp_path):
     config = resolve_config(parse_args(["--config", str(path), "--dropout", "0.4"]))
     assert (config.layers, config.dropout, config.epochs) == (3, 0.4, preset["epochs"])
     assert resolve_config(parse_args(["--task", "ner"])) == TrainConfig(
-        **DATASET_PRESETS["conll2003"])
+        **DATASET_PRESETS["conll2003"], **DATASET_PRESETS["conll2003/ner"])
+    assert resolve_config(parse_args(["--task", "pos"])).tag_scheme == "IOB2"
     # a dataset's preset applies after its task's
     assert resolve_config(parse_args(["--dataset", "conll2003", "--units", "7"])).units == 7
     assert resolve_config(parse_args(["--dataset", "trec"])).units == TrainConfig.units
