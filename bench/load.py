@@ -67,22 +67,22 @@ def client(host, port, name, pool, size, stop_at, latencies, errors, seed):
     while time.perf_counter() < stop_at:
         body = json.dumps({"instances": rng.sample(pool, size)})
         started = time.perf_counter()
+        kind = None
         try:
             conn.request("POST", f"/v1/models/{name}:predict", body=body,
                          headers={"Content-Type": "application/json"})
             response = conn.getresponse()
             response.read()
-            ok = response.status == 200
+            if response.status != 200:
+                kind = f"status {response.status}"
             if response.getheader("Connection", "").lower() == "close":
                 conn.close()
-                conn = http.client.HTTPConnection(host, port, timeout=60)
-        except (OSError, http.client.HTTPException):
-            ok = False
+        except (OSError, http.client.HTTPException) as error:
+            kind = type(error).__name__
             conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=60)
         latencies.append(time.perf_counter() - started)
-        if not ok:
-            errors.append(1)
+        if kind:
+            errors.append(kind)
     conn.close()
 
 
@@ -106,7 +106,8 @@ def round_of(host, port, name, pool, clients, seconds, size, pid) -> dict:
             "p50_ms": round(1000 * statistics.median(ordered), 1) if ordered else None,
             "p99_ms": round(1000 * ordered[int(0.99 * (len(ordered) - 1))], 1) if ordered
             else None,
-            "errors": len(errors), "rss_mb_start": round(rss_before, 1),
+            "errors": len(errors), "error_kinds": {k: errors.count(k) for k in set(errors)},
+            "rss_mb_start": round(rss_before, 1),
             "rss_mb_end": round(rss_mb(pid), 1)}
 
 

@@ -304,6 +304,7 @@ class ModelServer(ThreadingHTTPServer):
 
     daemon_threads = False
     block_on_close = True
+    request_queue_size = 128  # socketserver's 5 drops connections when many clients start
 
     def __init__(self, repository: ModelRepository, host: str = "127.0.0.1", port: int = 8501,
                  max_request_bytes: int = 10 * 1024 * 1024, quiet: bool = False,

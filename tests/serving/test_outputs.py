@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -121,3 +122,34 @@ def test_bad_arguments_fail_before_the_model_loads(flag, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "model folder not found" not in err and ("--port" in err or "not found" in err)
+
+
+class FullDisk(io.TextIOWrapper):
+    """A text stream whose disk fills up after a few kilobytes."""
+
+    def write(self, text):
+        if self.buffer.tell() > 4096:
+            raise OSError(28, "No space left on device")
+        return super().write(text)
+
+
+def test_disk_full_leaves_no_truncated_output(ner_dir, tmp_path, capsys, monkeypatch):
+    import tagger.serving.outputs as outputs
+
+    real_fdopen = os.fdopen
+
+    def fdopen(fd, mode="r", **kwargs):
+        if "w" not in mode:
+            return real_fdopen(fd, mode, **kwargs)
+        return FullDisk(real_fdopen(fd, "wb"), encoding="utf-8", newline="\n")
+
+    monkeypatch.setattr(outputs.os, "fdopen", fdopen)
+    src = tmp_path / "in.txt"
+    src.write_text("Then Anna met Bob in Paris.\n" * 2000)
+    target = tmp_path / "out.conll"
+    target.write_text("previous content\n")
+    code = main([str(ner_dir), str(src), "-o", str(target), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and "No space left on device" in err
+    assert target.read_text() == "previous content\n"  # untouched, not truncated
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.conll"]

@@ -426,3 +426,31 @@ def test_conll2003_short_training_learns(tmp_path, data_dir):
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["dev"]["f1"] > 0.5, summary
+
+
+@pytest.mark.slow
+def test_kill_during_export_leaves_earlier_versions_whole(tmp_path):
+    """kill -9 at several moments of `python -m tagger export`: every version folder that
+    serve.py can see is complete and loads; no half version is visible."""
+    import random
+
+    synthetic.write_conll2003(tmp_path / "data", train=60, dev=20)
+    summary = run_train(tmp_path, "--epochs", "1", "--name", "killed")
+    root = tmp_path / "models" / "killed"
+    rng = random.Random(0)
+    for _ in range(3):
+        process = subprocess.Popen([sys.executable, "-m", "tagger", "export",
+                                    summary["run_dir"]], cwd=REPO_ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 12.0))
+        process.kill()
+        process.wait()
+        versions = [p for p in root.iterdir() if p.name.isdigit()]
+        assert versions and all((p / "saved_model.pb").is_file() and
+                                (p / "assets" / "MODEL_CARD.md").is_file() for p in versions)
+    latest = max((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "serve.py"), str(root), "--text",
+                           "Mr Anna Novak visited Lisbon .", "-q"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "Anna" in done.stdout, done.stderr
+    assert f'"version": {latest.name}' in done.stderr
