@@ -51,7 +51,8 @@ def rss_mb(pid: int) -> float:
 
 def start_server(model: str) -> tuple[subprocess.Popen, str, int]:
     server = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), model, "--http",
-                               "--port", "0", "--quiet"], stderr=subprocess.PIPE, text=True)
+                               "--port", "0", "--quiet"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
     for line in server.stderr:
         if "listening on" in line:
             url = line.strip().rsplit(" ", 1)[-1]
