@@ -128,6 +128,7 @@ def test_model_card_states_entity_calibration():
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_dev_probabilities_and_entity_calibration(shipped, data_dir):
     """Over all of CoNLL-2003 dev: valid marginals, and the ECE the card states, recomputed
     from the SavedModel's own entity confidences against the gold entities."""
