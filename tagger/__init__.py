@@ -17,7 +17,8 @@ Subpackages:
     serving      ``load()`` and its results, file tagging, the REST server, ``serve.py``
     diagnostics  gradient flow through time for each cell
 Modules shared by all: ``config`` (TrainConfig), ``export`` (SavedModels),
-``files`` (atomic writes), ``cli`` (``python -m tagger``).
+``files`` (atomic writes), ``commands`` (the shared parser shape), ``cli``
+(``python -m tagger``).
 
 May import: nothing at import time (``import tagger`` stays cheap); ``load``
 and the result types are imported from ``tagger.serving`` on first use.

@@ -14,6 +14,7 @@ import json
 import sys
 from collections import Counter
 
+from tagger.commands import command_parser
 from tagger.data.errors import DataFormatError, MissingDataError
 from tagger.data.examples import count, labels_of
 from tagger.data.registry import DATASETS, LoadedDataset, load_dataset
@@ -21,16 +22,11 @@ from tagger.data.schemes import entity_spans
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        epilog="example (on a fresh clone):\n  python -m tagger inspect --dataset conll2003 "
-               "--data-dir ../shared/data",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        prog="python -m tagger inspect",
-        description="Count the sentences (or examples), tokens and labels of each split of a "
-        "dataset. The last line printed is a JSON object.",
-    )
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines and warnings")
+    parser = command_parser(
+        "python -m tagger inspect",
+        "Count the sentences (or examples), tokens and labels of each split of a dataset. "
+        "The last line printed is a JSON object.",
+        "python -m tagger inspect --dataset conll2003 --data-dir ../shared/data")
     parser.add_argument("--dataset", required=True, choices=sorted(DATASETS),
                         help="dataset name")
     parser.add_argument("--task", default=None,

@@ -29,18 +29,17 @@ import json
 import sys
 from pathlib import Path
 
+from tagger.commands import command_parser
+
 DEFAULT_CELLS = "elman,lstm,gru,minimal_rnn,cfn"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m tagger diagnose",
-        description="Gradient flow through time: ‖∂h_T/∂h_k‖ against T−k for each cell "
+    parser = command_parser(
+        "python -m tagger diagnose",
+        "Gradient flow through time: ‖∂h_T/∂h_k‖ against T−k for each cell "
         "(fresh or trained), as gradients.csv and a log-scale plot. "
-        "`python -m tagger diagnose long-range --help` runs the long-range benchmark.",
-    )
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines and warnings")
+        "`python -m tagger diagnose long-range --help` runs the long-range benchmark.")
     parser.add_argument("--cells", default=None,
                         help=f"comma-separated cell names or 'all' (default: {DEFAULT_CELLS}; "
                         "with --model: only the model's cell, fresh, for comparison)")

@@ -9,9 +9,10 @@ taggers; ``accuracy, macro_f1, examples`` for classifiers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+
+from tagger.commands import command_parser
 
 BATCH = 256
 
@@ -67,15 +68,12 @@ def unknown_labels(model, examples) -> tuple[list[str], bool]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        epilog="example (on a fresh clone):\n  python -m tagger evaluate models/ner-conll2003 "
-               "--dataset conll2003 --file ../shared/data/conll2003/eng.testa",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        prog="python -m tagger evaluate",
-        description="Score an exported model on a dataset file in its release format. "
-                    "The last line printed is a JSON object of metrics.")
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines and warnings")
+    parser = command_parser(
+        "python -m tagger evaluate",
+        "Score an exported model on a dataset file in its release format. "
+        "The last line printed is a JSON object of metrics.",
+        "python -m tagger evaluate models/ner-conll2003 --dataset conll2003 "
+        "--file ../shared/data/conll2003/eng.testa")
     parser.add_argument("model", help="models/<name> (highest version) or a version folder")
     parser.add_argument("--dataset", required=True, help="dataset whose format FILE is in")
     parser.add_argument("--file", required=True, help="file to score (e.g. eng.testa)")

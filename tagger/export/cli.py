@@ -3,7 +3,6 @@ in today's graph and calibrated on its dev split."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from types import SimpleNamespace
 
 import keras
 
+from tagger.commands import command_parser
 from tagger.data.schemes import is_bioes
 from tagger.export.savedmodel import export_model
 
@@ -34,15 +34,12 @@ def _calibrate_run(model, config: dict, dataset, data_dir: str, run_dir: Path) -
 
 def main(argv=None) -> int:
     """``python -m tagger export RUN_DIR``: export a run's ``model.keras`` again."""
-    parser = argparse.ArgumentParser(
+    parser = command_parser(
+        "python -m tagger export",
+        "Export the model.keras of a training run folder (runs/<name>) as the next "
+        "SavedModel version of models/<name>.",
         epilog="example (after a training run):\n  python -m tagger export "
-               "runs/ner-conll2003-lstm --name ner-conll2003 --rebuild",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        prog="python -m tagger export",
-        description="Export the model.keras of a training run folder (runs/<name>) as the "
-                    "next SavedModel version of models/<name>.")
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines and warnings")
+               "runs/ner-conll2003-lstm --name ner-conll2003 --rebuild")
     parser.add_argument("run_dir", help="training run folder holding model.keras, config.json "
                                         "and report/metrics.json")
     parser.add_argument("--models-dir", help="root of exported models (default: the run's)")

@@ -15,8 +15,8 @@ Modules:
     outputs  output files written atomically (symlinks followed, FIFOs in place)
     results  Doc, Entity, Token, Classification
 
-May import: ``tagger.serving.*``, ``tagger.files``, the standard library, NumPy and
-TensorFlow (lazily where a command does not need it). Never ``tagger.models``,
-``tagger.training``, ``tagger.data`` or Keras: an exported model is all a
-user of this package has.
+May import: ``tagger.serving.*``, ``tagger.files``, ``tagger.commands``, the
+standard library, NumPy and TensorFlow (lazily where a command does not need
+it). Never ``tagger.models``, ``tagger.training``, ``tagger.data`` or Keras: an
+exported model is all a user of this package has.
 """

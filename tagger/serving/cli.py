@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from tagger.commands import command_parser
+
 DESCRIPTION = """\
 Tag text with an exported model: sentences given with --text, stdin, or files;
 or answer HTTP requests like TensorFlow Serving (--http).
@@ -75,11 +77,7 @@ def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
     from tagger.serving.formats import OUTPUT_FORMATS
     from tagger.serving.inputs import INPUT_FORMATS
 
-    parser = argparse.ArgumentParser(
-        prog=prog, description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines and warnings")
+    parser = command_parser(prog, DESCRIPTION, epilog=EPILOG)
     parser.add_argument("model", metavar="MODEL", help="model folder (see above)")
     parser.add_argument("inputs", metavar="INPUT", nargs="*",
                         help="files or globs to tag; stdin when none or '-'")

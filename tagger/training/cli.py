@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from tagger.commands import command_parser
 from tagger.config import add_config_arguments, resolve_config
 
 DESCRIPTION = """Train a tagger or classifier, select it on dev, report and export it.
@@ -22,10 +22,7 @@ The last printed line is a JSON summary (export_dir, dev metrics, seconds)."""
 
 
 def parse_args(argv, prog: str = "train.py"):
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines and warnings")
+    parser = command_parser(prog, DESCRIPTION)
     parser.add_argument("--config", help="JSON or YAML file with config fields "
                                          "(flags given on the command line win)")
     parser.add_argument("--overwrite", action="store_true",

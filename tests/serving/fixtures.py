@@ -16,7 +16,9 @@ tested against the contract, not against a trained network:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from pathlib import Path
 
 import tensorflow as tf
@@ -125,6 +127,19 @@ def save_classifier(folder: Path, name: str = "sentiment") -> Path:
         "label_only": module.label_only})
     _write_assets(folder, name, "classify", CLASSES)
     return folder
+
+
+@contextlib.contextmanager
+def running(server):
+    """Serve ``server`` (a ModelServer) in a thread for the ``with`` block; shut it down."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 def build_models_root(root: Path) -> Path:

@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,21 +14,18 @@ import pytest
 
 from tagger.serving.http import ModelRepository, ModelServer
 from tagger.serving.rest import RequestLimits
+from tests.serving.fixtures import running
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def server(models_root):
-    srv = ModelServer(ModelRepository(models_root), "127.0.0.1", 0, max_request_bytes=4096,
-                      quiet=True, read_timeout=1.0,
-                      limits=RequestLimits(max_instances=3, max_sentence_tokens=5))
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=10)
+    with running(ModelServer(ModelRepository(models_root), "127.0.0.1", 0,
+                             max_request_bytes=4096, quiet=True, read_timeout=1.0,
+                             limits=RequestLimits(max_instances=3,
+                                                  max_sentence_tokens=5))) as srv:
+        yield srv
 
 
 def raw_exchange(server, data: bytes, wait: float = 5.0) -> tuple[int, dict, float]:
@@ -111,15 +107,12 @@ def test_instance_and_sentence_limits(server):
 
 
 def test_version_labels(tmp_path):
-    from tests.serving.fixtures import save_tagger
+    from tests.serving.fixtures import running, save_tagger
 
     save_tagger(tmp_path / "ner" / "1", "PER")
     save_tagger(tmp_path / "ner" / "2", "ORG")
     (tmp_path / "ner" / "version_labels.json").write_text('{"stable": 1}')
-    srv = ModelServer(ModelRepository(tmp_path), "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with running(ModelServer(ModelRepository(tmp_path), "127.0.0.1", 0, quiet=True)) as srv:
         host, port = srv.server_address[:2]
         for label, kind in (("stable", "PER"), ("latest", "ORG")):
             conn = http.client.HTTPConnection(host, port, timeout=10)
@@ -132,10 +125,6 @@ def test_version_labels(tmp_path):
         conn.request("GET", "/v1/models/ner/labels/canary")
         response = conn.getresponse()
         assert response.status == 404 and "label: canary" in json.loads(response.read())["error"]
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
 
 
 def test_bad_port_fails_fast_without_loading_the_model(ner_dir):

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tagger.serving.http import ModelRepository, ModelServer
-from tests.serving.fixtures import CLASSES, expected_label, expected_tagger_tags
+from tests.serving.fixtures import CLASSES, expected_label, expected_tagger_tags, running
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +29,9 @@ def repository(models_root):
 
 @pytest.fixture(scope="module")
 def server(repository):
-    srv = ModelServer(repository, "127.0.0.1", 0, max_request_bytes=4096, quiet=True)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=10)
+    with running(ModelServer(repository, "127.0.0.1", 0, max_request_bytes=4096,
+                             quiet=True)) as srv:
+        yield srv
 
 
 def request(server, method, path, body=None, headers=None, raw: bytes | None = None):

@@ -1,0 +1,18 @@
+"""The shape every command-line tool shares: its program name, description, an
+example that works on a fresh clone, and ``--verbose`` (see ``tagger.cli.quiet_tensorflow``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def command_parser(prog: str, description: str, example: str | None = None,
+                   epilog: str | None = None) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` laid out as ours are, with the shared ``--verbose`` flag."""
+    if example is not None:
+        epilog = f"example (on a fresh clone):\n  {example}" + (f"\n\n{epilog}" if epilog else "")
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and warnings")
+    return parser
