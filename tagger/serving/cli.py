@@ -187,12 +187,15 @@ def _progress(total: int | None, quiet: bool):
 class Outputs:
     """The output files of one job: each committed as soon as its last input is done."""
 
-    def __init__(self, targets: list[str | None]):
+    def __init__(self):
+        self.files, self.last_use, self.stdout = {}, {}, None
+
+    def plan(self, targets: list[str | None]) -> None:
+        """The output path of each input, in order (None: stdout)."""
         from tagger.serving.outputs import SafeOutput
 
         self.files = {t: SafeOutput(t) for t in dict.fromkeys(targets) if t is not None}
         self.last_use = {t: i for i, t in enumerate(targets) if t is not None}
-        self.stdout = None
 
     def sink(self, target: str | None):
         if target is None:
@@ -232,8 +235,8 @@ def tag_files(args, model, inputs: list[str], outputs: Outputs | None = None) ->
 
     output_format = args.output_format or default_output_format(model)
     targets = plan_outputs(inputs, args.output, EXTENSIONS[output_format])
-    outputs = outputs if outputs is not None else Outputs([])
-    outputs.__init__(targets)
+    outputs = outputs if outputs is not None else Outputs()
+    outputs.plan(targets)
     warn = (lambda m: None) if args.quiet else (lambda m: print(f"serve: {m}", file=sys.stderr))
     tagger = FileTagger(model, TagOptions(batch_size=args.batch_size, max_tokens=args.max_tokens,
                                           workers=args.workers), warn=warn)
@@ -274,8 +277,8 @@ def tag_texts(args, model, outputs: Outputs | None = None) -> dict:
     units = [Unit(number, text) if text.strip() else Unit(number, text, kind="empty")
              for number, text in enumerate(args.text, 1)]
     started = time.perf_counter()
-    outputs = outputs if outputs is not None else Outputs([])
-    outputs.__init__([args.output])
+    outputs = outputs if outputs is not None else Outputs()
+    outputs.plan([args.output])
     try:
         writer = RecordWriter(outputs.sink(args.output), output_format, model)
         for unit in tagger.tag_records(units):
@@ -365,7 +368,7 @@ def main(argv: list[str] | None = None, prog: str = "serve.py") -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tagger.serving.model import ModelError, load_model
 
-    outputs = Outputs([])
+    outputs = Outputs()
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
