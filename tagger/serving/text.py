@@ -23,7 +23,11 @@ ABBREVIATIONS = frozenset(_ABBREVIATIONS.split())
 # A terminator run, optional closing quotes/brackets, then whitespace.
 _TERMINATOR = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？]+[」』”’）]*")
 _WORD = re.compile(r"\S+")
-_SPACE = re.compile(r"\s*")
+# What the exported tokenizer treats as space (tagger.data.tokenizer._SPACE: a test
+# keeps the two equal): control characters such as NUL separate tokens there too,
+# so offsets must skip them like spaces.
+SEPARATORS = "\x00-\x20\x7f\u0080-\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+_SPACE = re.compile(rf"[\s{SEPARATORS}]*")
 # Characters that would break a whitespace- or tab-separated column.
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 

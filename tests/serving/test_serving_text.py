@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -127,3 +128,15 @@ def test_decode_rows_cuts_each_row_to_its_length():
     array = np.array([[b"EU", "Zürich".encode(), b""], [b"", b"", b""],
                       [b"\xff", b"a", b"b"]], dtype=object)
     assert _decode_rows(array, [2, 0, 3]) == [["EU", "Zürich"], [], ["\ufffd", "a", "b"]]
+
+
+def test_offsets_skip_what_the_tokenizer_treats_as_space():
+    from tagger.data.tokenizer import _SPACE as TOKENIZER_SPACE
+    from tagger.serving.text import SEPARATORS
+
+    ours, theirs = re.compile(f"[{SEPARATORS}]"), re.compile(TOKENIZER_SPACE)
+    for code in [*range(0x3100), 0xFEFF]:
+        assert bool(ours.fullmatch(chr(code))) == bool(theirs.fullmatch(chr(code))), hex(code)
+    text = "Anna\x00Berg met\u2028Bob\x07."
+    spans = align_tokens(text, ["Anna", "Berg", "met", "Bob", "."])
+    assert [text[a:b] for a, b in spans] == ["Anna", "Berg", "met", "Bob", "."]
