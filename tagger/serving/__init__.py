@@ -10,7 +10,8 @@ Modules:
     batch    the file-tagging job: chunked, sorted, batched, in input order
     rest     TensorFlow Serving's REST request and response formats
     http     the HTTP server that answers them
-    cli      ``serve.py`` / ``python -m tagger serve``
+    jobs     the file-tagging job: inputs, outputs, ``--text``
+    cli      ``serve.py`` / ``python -m tagger serve``: flags, checks, signals
 
     outputs  output files written atomically (symlinks followed, FIFOs in place)
     results  Doc, Entity, Token, Classification
