@@ -355,6 +355,12 @@ def test_killed_run_resumes_and_ends_as_well(tmp_path):
     assert summary["dev"]["f1"] > 0.9
     exported = sorted(p.name for p in (tmp_path / "models" / "resume").iterdir())
     assert exported == ["1"]  # no temporary or half-written export left behind
+    # the same command never interrupted ends at the same score, within seed noise
+    whole = subprocess.run([*command[:-1], "uninterrupted"], capture_output=True, text=True,
+                           env=env, timeout=600)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    uninterrupted = json.loads(whole.stdout.strip().splitlines()[-1])
+    assert abs(summary["dev"]["f1"] - uninterrupted["dev"]["f1"]) < 0.03
 
 
 def test_a_finished_run_is_kept_unless_overwrite(tmp_path):
