@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from tagger.commands import command_parser
 
@@ -54,10 +55,19 @@ def score_saved_model(model, examples, task: str) -> dict:
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "examples")}
 
 
+def known_labels(model) -> set[str]:
+    """The tags or classes a model outputs: its config's, else its labels.txt; may be empty."""
+    known = set(model.config.get("labels") or [])
+    listed = Path(model.path) / "assets" / "labels.txt"
+    if not known and listed.is_file():
+        known = set(listed.read_text(encoding="utf-8").split())
+    return known
+
+
 def unknown_labels(model, examples) -> tuple[list[str], bool]:
     """The file's tags (or classes) the model cannot output, sorted, and whether any
     label other than "O" is shared; ([], True) when the model does not list its labels."""
-    known = set(model.config.get("labels") or [])
+    known = known_labels(model)
     if not known:
         return [], True
     if model.is_tagger:
@@ -102,7 +112,7 @@ def main(argv=None) -> int:
                 f"{', '.join(unknown[:12])}{' ...' if len(unknown) > 12 else ''}")
         if not shared:  # nothing in common: a score would be meaningless
             print(f"evaluate: error: {said} (the model's: "
-                  f"{', '.join(model.config.get('labels', []))}); is --dataset/--task the one "
+                  f"{', '.join(sorted(known_labels(model)))}); is --dataset/--task the one "
                   "it was trained for?", file=sys.stderr)
             return 2
         print(f"evaluate: warning: {said}; they count as errors", file=sys.stderr)

@@ -273,3 +273,16 @@ def test_pipelined_chunks_match_one_call_at_a_time(ner_model):
         assert tagger.summary()["lines"] == 157
     assert outputs[1] == outputs[2]
     assert [r["line"] for r in outputs[2]] == list(range(1, 158))
+
+
+def test_evaluate_refuses_a_file_whose_labels_the_model_does_not_know(ner_dir, tmp_path,
+                                                                      capsys):
+    from tagger.evaluation.cli import main as evaluate
+
+    chunks = tmp_path / "train.txt"
+    chunks.write_text("Confidence NN B-NP\nin IN B-PP\nthe DT B-NP\npound NN I-NP\n\n",
+                      encoding="utf-8")
+    code = evaluate([str(ner_dir), "--dataset", "conll2000", "--task", "chunk",
+                     "--file", str(chunks)])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not know: B-NP, B-PP, I-NP" in err and "Traceback" not in err
