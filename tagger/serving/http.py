@@ -293,6 +293,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):  # noqa: N802
         self._handle("HEAD")
 
+    def log_error(self, format, *args):  # noqa: A002 - http.server's signature
+        if format.startswith("Request timed out"):
+            return  # an idle keep-alive connection closed after read_timeout: normal
+        self.log_message(format, *args)
+
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature
         if not self.server.quiet:
             sys.stderr.write(f"serve: {self.address_string()} {format % args}\n")
