@@ -154,7 +154,6 @@ def crf_marginals(emissions, mask, transitions, start, end):
     Forward-backward, in log space: ``p_t(k) = exp(alpha_t[k] + beta_t[k] - log Z)``
     (see :func:`_forward`, :func:`_backward`). Rows sum to 1 at real steps, 0 elsewhere.
     """
-    emissions, mask, _ = _prepare(emissions, mask)
     return crf_posteriors(emissions, mask, None, transitions, start, end)[0]
 
 
