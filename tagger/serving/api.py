@@ -18,11 +18,12 @@ on this same code (``FileTagger``), so the API and the files agree.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tagger.serving.batch import FileTagger, TagOptions
-from tagger.serving.inputs import Unit
+from tagger.serving.inputs import Unit, text_unit
 from tagger.serving.model import SavedModel, load_model
 from tagger.serving.results import Classification, Doc, make_result
 
@@ -31,8 +32,7 @@ TextOrTokens = str | Sequence[str]
 
 def _unit(number: int, item: TextOrTokens) -> Unit:
     if isinstance(item, str):
-        text = item.rstrip("\n")  # lines of an open file keep their newline
-        return Unit(number, text) if text.strip() else Unit(number, text, kind="empty")
+        return text_unit(number, item.rstrip("\n"))  # lines of an open file keep their newline
     if isinstance(item, bytes):
         raise TypeError("expected str or a list of str tokens, got bytes: decode it first")
     tokens = [str(token) for token in item]
@@ -98,7 +98,7 @@ class LoadedModel:
         if batch_size is not None:
             if batch_size <= 0:
                 raise ValueError(f"batch_size must be positive, got {batch_size}")
-            options = TagOptions(**{**options.__dict__, "batch_size": batch_size})
+            options = dataclasses.replace(options, batch_size=batch_size)
         runner = FileTagger(self.model, options)
         spans = self.task != "pos"
         units = (_unit(number, item) for number, item in enumerate(items, 1))

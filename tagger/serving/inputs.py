@@ -49,6 +49,11 @@ class Unit:
     result: dict = field(default_factory=dict)  # filled by tagging
 
 
+def text_unit(number: int, text: str) -> Unit:
+    """One given text as a record: tagged, or an empty record when it is blank."""
+    return Unit(number, text) if text.strip() else Unit(number, text, kind="empty")
+
+
 def _decode(raw: bytes, stats: ReadStats) -> str:
     try:
         return raw.decode("utf-8")

@@ -161,13 +161,12 @@ def tag_texts(args, model, outputs: Outputs | None = None) -> dict:
     """``--text``: each text one record, written to stdout (or ``-o``) like a file's."""
     from tagger.serving.batch import FileTagger, TagOptions
     from tagger.serving.formats import RecordWriter, default_output_format
-    from tagger.serving.inputs import Unit
+    from tagger.serving.inputs import text_unit
 
     output_format = args.output_format or default_output_format(model)
     tagger = FileTagger(model, TagOptions(batch_size=args.batch_size, max_tokens=args.max_tokens,
                                           workers=1))
-    units = [Unit(number, text) if text.strip() else Unit(number, text, kind="empty")
-             for number, text in enumerate(args.text, 1)]
+    units = [text_unit(number, text) for number, text in enumerate(args.text, 1)]
     started = time.perf_counter()
     outputs = outputs if outputs is not None else Outputs()
     outputs.plan([args.output])
