@@ -65,10 +65,8 @@ class SequenceTagger(StringInputModel):
         emissions = self(tokens, training=False)
         if self.crf is not None:
             return self.crf.decode(emissions, mask)
-        probabilities = ops.softmax(ops.cast(emissions, "float32"), axis=-1)
-        weights = ops.cast(mask, "float32")
-        tags = ops.cast(ops.argmax(probabilities, axis=-1), "int32") * ops.cast(mask, "int32")
-        return tags, ops.max(probabilities, axis=-1) * weights
+        tags, probabilities, _ = self.posteriors_of(emissions, mask)
+        return tags, ops.max(probabilities, axis=-1)  # 0 on padding (rows zeroed there)
 
     def posteriors(self, tokens, temperature=1.0):
         """Best tags and their posteriors: ``(tags [B, T], marginals, conditionals [B, T, K])``.
