@@ -79,4 +79,7 @@ def read_trec(path: str | Path, fine: bool = False) -> list[TextExample]:
         if not tokens:
             raise DataFormatError(path, number, f"expected a question after the label {label!r}")
         examples.append(TextExample(tokens, label if fine else match.group(1)))
+    if not examples:
+        raise DataFormatError(path, None, "no questions, expected a TREC question file "
+                                          "('COARSE:fine question')")
     return examples

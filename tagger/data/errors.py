@@ -91,11 +91,11 @@ def read_lines(path: str | Path, what: str, *, data: bytes | None = None) -> lis
         if not path.is_file():
             raise MissingDataError(path, f"expected {what}")
         data = path.read_bytes()
-    if not data.strip():
-        raise DataFormatError(path, None, f"file is empty, expected {what}")
     text = decode_utf8(data, path)
     if text.startswith("\ufeff"):  # a byte-order mark is not part of the first token
         text = text[1:]
+    if not text.strip():  # str.strip: also the Unicode spaces and separators bytes.strip keeps
+        raise DataFormatError(path, None, f"file is empty, expected {what}")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final line end

@@ -78,13 +78,15 @@ def read_lines(stream: BinaryIO, stats: ReadStats, max_line_bytes: int = 1 << 20
                ) -> Iterator[Line]:
     """Lines of a binary stream, robustly decoded (see module docstring)."""
     number, part, column, carry = 0, 0, 0, b""
-    while True:
-        raw = stream.readline(max_line_bytes)
+    raw = stream.readline(max_line_bytes)
+    while raw or carry:
         stats.bytes += len(raw)
-        if not raw and not carry:
-            return
         data, carry = carry + raw, b""
-        complete = data.endswith(b"\n") or len(raw) < max_line_bytes
+        following = None
+        complete = data.endswith(b"\n")
+        if not complete:  # look ahead: a line without newline is whole only at end of file
+            following = stream.readline(max_line_bytes)
+            complete = not following
         if complete:
             body = data[:-1] if data.endswith(b"\n") else data
             body = body[:-1] if body.endswith(b"\r") else body
@@ -101,6 +103,7 @@ def read_lines(stream: BinaryIO, stats: ReadStats, max_line_bytes: int = 1 << 20
         else:
             stats.split_lines += part == 0
             part, column = part + 1, column + len(text)
+        raw = following if following is not None else stream.readline(max_line_bytes)
 
 
 def _line_units(lines: Iterator[Line], tokens: bool) -> Iterator[Unit]:

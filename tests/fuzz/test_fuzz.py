@@ -5,11 +5,12 @@ naming file and line (or a 400), and every reader either rejects an input or rou
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tagger.data.errors import DataFormatError, MissingDataError
@@ -17,7 +18,8 @@ from tagger.data.registry import read_release_file
 from tagger.serving.inputs import ReadStats, read_units
 from tagger.serving.rest import RequestLimits, RestError, parse_predict
 
-FUZZ = settings(max_examples=60, deadline=None,
+# TAGGER_FUZZ_EXAMPLES=5000 for a deeper search than the default suite affords
+FUZZ = settings(max_examples=int(os.environ.get("TAGGER_FUZZ_EXAMPLES", 60)), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 READERS = [("conll2003", "ner"), ("conll2000", "chunk"), ("wnut17", "ner"),
            ("ud_english", "pos"), ("sst2", "classify"), ("trec", "coarse")]
@@ -25,7 +27,7 @@ READERS = [("conll2003", "ner"), ("conll2000", "chunk"), ("wnut17", "ner"),
 # bytes that look like the formats often enough to reach their deeper checks
 PIECES = st.sampled_from([b"EU", b"NNP", b"B-NP", b"I-PER", b"B-ORG", b"O", b"0", b"1", b"\t",
                           b" ", b"\n", b"\r\n", b"-DOCSTART-", b"_", b"NOUN", b"1\tx\tx\tNOUN",
-                          b"LOC:city", b"sentence\tlabel", b"\xff", b"\xc3(", b"\ufeff",
+                          b"LOC:city", b"sentence\tlabel", b"\xff", b"\xc3(", "\ufeff".encode(),
                           "Zürich".encode(), b"#", b"1-2", b"3.1", b"\x00"])
 FILES = st.one_of(st.binary(max_size=300), st.lists(PIECES, max_size=60).map(b"".join))
 
@@ -43,6 +45,8 @@ def read(name: str, task: str, data: bytes):
 @pytest.mark.parametrize("name,task", READERS)
 @FUZZ
 @given(data=FILES)
+@example(data=b"\x1c")  # whitespace to str.strip, not to bytes.strip
+@example(data=b"\xef\xbb\xbf\n")  # a byte-order mark alone
 def test_readers_return_examples_or_our_error_naming_the_file(name, task, data):
     examples, failure = read(name, task, data)
     if failure is not None:
@@ -110,6 +114,7 @@ def test_sst2_tsv_round_trip(rows):
 @pytest.mark.parametrize("input_format", ["text", "lines", "tokens", "conll"])
 @FUZZ
 @given(data=FILES)
+@example(data=b"\x00" * 64)  # a last line exactly as long as the read limit
 def test_serving_inputs_never_fail_and_account_for_every_line(input_format, data):
     stats = ReadStats()
     units = list(read_units(io.BytesIO(data), input_format, stats, max_line_bytes=64))

@@ -96,6 +96,16 @@ def test_read_lines_cuts_overlong_lines_at_character_boundaries():
     assert lines[-1][:2] == (2, "ok") and stats.split_lines == 1 and stats.invalid_utf8_lines == 0
 
 
+
+@pytest.mark.parametrize("data", [b"x" * 8, b"x" * 16, b"a\n" + b"x" * 8, b"x" * 8 + b"\n"])
+def test_read_lines_counts_a_last_line_that_fills_the_limit(data):
+    """A final line exactly as long as the read limit, with no newline, is one whole line."""
+    lines, stats = _lines(data, limit=8)
+    numbers = {n for n, *_ in lines}
+    assert numbers == set(range(1, stats.lines + 1)) and stats.bytes == len(data)
+    last = "".join(t for n, t, *_ in lines if n == stats.lines)
+    assert last == data.rstrip(b"\n").split(b"\n")[-1].decode()
+
 def test_units_per_format():
     data = b"A b.\n\nC d. E f\nwrapped g.\n"
     text = list(read_units(io.BytesIO(data), "text", ReadStats()))
