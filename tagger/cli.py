@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "inspect": ("tagger.data.inspect", "count sentences, tokens and labels of a dataset"),
     "export": ("tagger.export.cli", "export a saved .keras model as a SavedModel"),
     "diagnose": ("tagger.diagnostics", "gradient flow through time for each cell"),
+    "beam": ("tagger.beam.cli", "tag a corpus in an Apache Beam pipeline (optional extra)"),
 }
 
 

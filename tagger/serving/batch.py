@@ -186,9 +186,13 @@ class FileTagger:
                     pieces.append(piece)
                     owners.append(index)
         results: list[dict | None] = [None] * len(pieces)
-        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         size = self.options.batch_size
-        batches = [order[start:start + size] for start in range(0, len(order), size)]
+        batches = []
+        for given_tokens in (False, True):  # a model call takes texts or token lists
+            order = sorted((i for i, piece in enumerate(pieces)
+                            if isinstance(piece, list) == given_tokens),
+                           key=lambda i: len(pieces[i]))
+            batches += [order[start:start + size] for start in range(0, len(order), size)]
         outputs = self._map(lambda batch: self._call_safely([pieces[i] for i in batch]), batches)
         for batch, batch_results in zip(batches, outputs, strict=True):
             for i, result in zip(batch, batch_results, strict=True):

@@ -79,6 +79,18 @@ def _joined_fields(values: list[str], empty: str) -> str:
     return " ".join(safe_field(v, empty) for v in values)
 
 
+def jsonl_record(unit: Unit, is_tagger: bool, spans: bool, file_label: str | None = None
+                 ) -> dict:
+    """The JSONL record of a tagged unit: where it starts, then ``make_result(...).to_dict()``."""
+    record: dict = {"line": unit.line, "column": unit.column}
+    if unit.part:
+        record["part"] = unit.part
+    if file_label is not None:
+        record["file"] = file_label
+    record.update(make_result(unit.text, unit.result, is_tagger, spans).to_dict())
+    return record
+
+
 class RecordWriter:
     """Writes tagged records (``Unit``s with ``result`` filled) to a text stream."""
 
@@ -136,12 +148,7 @@ class RecordWriter:
                             f"{safe_text(unit.text)}\n")
 
     def _jsonl(self, unit: Unit) -> None:
-        record: dict = {"line": unit.line, "column": unit.column}
-        if unit.part:
-            record["part"] = unit.part
-        if self.file_label is not None:
-            record["file"] = self.file_label
-        record.update(self._result(unit).to_dict())
+        record = jsonl_record(unit, self.is_tagger, self.spans, self.file_label)
         self.sink.write(json_line(record) + "\n")
 
     def _entities(self, unit: Unit) -> None:

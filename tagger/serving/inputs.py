@@ -33,6 +33,7 @@ class Line:
     text: str
     column: int = 0  # character offset of this part in its physical line
     part: int = 0
+    valid_utf8: bool = True  # False: invalid bytes were replaced with U+FFFD
 
 
 @dataclass
@@ -93,10 +94,11 @@ def read_lines(stream: BinaryIO, stats: ReadStats, max_line_bytes: int = 1 << 20
         else:
             cut = _char_boundary(data) or len(data)
             body, carry = data[:cut], data[cut:]
+        invalid_before = stats.invalid_utf8_lines
         text = _decode(body, stats)
         if number == 0 and part == 0 and text.startswith("\ufeff"):
             text = text[1:]
-        yield Line(number + 1, text, column, part)
+        yield Line(number + 1, text, column, part, stats.invalid_utf8_lines == invalid_before)
         if complete:
             number, part, column = number + 1, 0, 0
             stats.lines += 1

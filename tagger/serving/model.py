@@ -40,8 +40,41 @@ def _version_of(folder: Path) -> tuple[str, int]:
     return folder.name or "model", 1
 
 
-def resolve_version_dir(path: str | Path) -> Path:
-    """``models/<name>`` -> its highest version folder; a version folder -> itself."""
+def is_url(path: str | Path) -> bool:
+    """A path on a filesystem TensorFlow reads through a scheme (``gs://``, ``s3://``, ...)."""
+    return "://" in str(path)
+
+
+def _resolve_url(url: str) -> str:
+    """``resolve_version_dir`` for a URL, through ``tf.io.gfile``."""
+    from tensorflow.io import gfile
+
+    url = url.rstrip("/")
+    try:
+        if gfile.exists(f"{url}/saved_model.pb"):
+            return url
+        if not gfile.isdir(url):
+            raise ModelError(f"model folder not found: {url}")
+        names = [name.rstrip("/") for name in gfile.listdir(url)]
+    except ModelError:
+        raise
+    except Exception as error:  # noqa: BLE001 - an unknown scheme, no access, ...
+        raise ModelError(f"cannot read {url}: {str(error).strip().splitlines()[0]}") from None
+    versions = [int(n) for n in names if n.isdigit() and gfile.exists(f"{url}/{n}/saved_model.pb")]
+    if not versions:
+        raise ModelError(f"no SavedModel in {url}: expected {url}/<version>/saved_model.pb "
+                         f"or {url}/saved_model.pb")
+    return f"{url}/{max(versions)}"
+
+
+def resolve_version_dir(path: str | Path) -> Path | str:
+    """``models/<name>`` -> its highest version folder; a version folder -> itself.
+
+    A URL (``gs://bucket/models/ner``) is resolved through ``tf.io.gfile`` and
+    stays a string.
+    """
+    if is_url(path):
+        return _resolve_url(str(path))
     folder = Path(path)
     if not folder.exists():
         raise ModelError(f"model folder not found: {folder}")
@@ -93,7 +126,7 @@ class SavedModel:
 
     name: str
     version: int
-    path: Path
+    path: Path | str  # a str for a URL
     loaded: object = field(repr=False)
     config: dict = field(default_factory=dict)
     # At most this many calls run at once (TF calls are thread-safe; the bound keeps
@@ -172,16 +205,56 @@ class SavedModel:
         return self.call(signature, {key: array})
 
 
-def _read_config(folder: Path) -> dict:
+def _read_config(folder: Path | str) -> dict:
     try:
+        if is_url(folder):
+            from tensorflow.io import gfile
+
+            with gfile.GFile(f"{folder}/assets/config.json", "r") as stream:
+                return json.loads(stream.read())
         return json.loads((folder / "assets" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except Exception:  # noqa: BLE001 - no config: a SavedModel from elsewhere
         return {}
+
+
+def _load_url(url: str, name: str | None, max_concurrent_calls: int) -> SavedModel:
+    """``load_version`` for a version folder given as a URL."""
+    import tensorflow as tf
+
+    url = url.rstrip("/")
+    if not tf.io.gfile.exists(f"{url}/saved_model.pb"):
+        raise ModelError(f"not a SavedModel folder (no saved_model.pb): {url}")
+    try:
+        loaded = tf.saved_model.load(url)
+    except Exception as error:  # noqa: BLE001 - any load failure is a broken model
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"cannot load SavedModel {url}: {reason}") from None
+    config = _read_config(url)
+    parts = url.split("://", 1)[1].split("/")
+    version = int(parts[-1]) if parts[-1].isdigit() else 1
+    default_name = (parts[-2] if parts[-1].isdigit() and len(parts) > 1 else parts[-1]) or "model"
+    return _checked(SavedModel(name or str(config.get("name") or default_name), version, url,
+                               loaded, config, max_concurrent_calls))
+
+
+def _checked(model: SavedModel) -> SavedModel:
+    import tensorflow as tf
+
+    if DEFAULT_SIGNATURE not in model.loaded.signatures:
+        raise ModelError(f"SavedModel {model.path} has no {DEFAULT_SIGNATURE!r} signature")
+    specs = model.input_specs(DEFAULT_SIGNATURE)
+    if len(specs) != 1 or next(iter(specs.values())).dtype != tf.string:
+        raise ModelError(f"SavedModel {model.path}: {DEFAULT_SIGNATURE} must take one "
+                         "tf.string input")
+    return model
 
 
 def load_version(folder: str | Path, name: str | None = None,
                  max_concurrent_calls: int = 4) -> SavedModel:
-    """Load one version folder; raises ModelError with a one-line reason."""
+    """Load one version folder (a path, or a URL TensorFlow reads); raises ModelError
+    with a one-line reason."""
+    if is_url(folder):
+        return _load_url(str(folder), name, max_concurrent_calls)
     folder = Path(folder)
     if not (folder / "saved_model.pb").is_file():
         raise ModelError(f"not a SavedModel folder (no saved_model.pb): {folder}")
@@ -192,18 +265,12 @@ def load_version(folder: str | Path, name: str | None = None,
     except Exception as error:  # noqa: BLE001 - any load failure is a broken model
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(f"cannot load SavedModel {folder}: {reason}") from None
-    if DEFAULT_SIGNATURE not in loaded.signatures:
-        raise ModelError(f"SavedModel {folder} has no {DEFAULT_SIGNATURE!r} signature")
     config = _read_config(folder)
     default_name, version = _version_of(folder.resolve())
     if name is None:
         name = default_name if folder.resolve().name.isdigit() else None
         name = name or str(config.get("name") or default_name)
-    model = SavedModel(name, version, folder, loaded, config, max_concurrent_calls)
-    specs = model.input_specs(DEFAULT_SIGNATURE)
-    if len(specs) != 1 or next(iter(specs.values())).dtype != tf.string:
-        raise ModelError(f"SavedModel {folder}: {DEFAULT_SIGNATURE} must take one tf.string input")
-    return model
+    return _checked(SavedModel(name, version, folder, loaded, config, max_concurrent_calls))
 
 
 def load_model(path: str | Path) -> SavedModel:

@@ -93,9 +93,11 @@ def test_every_package_init_says_what_it_holds(package):
 def test_nothing_imports_training_or_serving_back():
     graph = import_graph()
     for name, imported in graph.items():
-        for layer in ("tagger.training", "tagger.serving"):
+        for layer in ("tagger.training", "tagger.serving", "tagger.beam"):
             if name.startswith(layer) or name == "tagger.cli":
                 continue
+            if name.startswith("tagger.beam") and layer == "tagger.serving":
+                continue  # the Beam pipeline tags through serving's code
             bad = sorted(m for m in imported if m == layer or m.startswith(layer + "."))
             # the evaluate CLI scores exported models: it may load them
             bad = [m for m in bad if not (name.startswith("tagger.evaluation")
@@ -103,10 +105,10 @@ def test_nothing_imports_training_or_serving_back():
             assert not bad, f"{name} imports {bad}"
 
 
-def test_serving_needs_no_training_code():
+def test_serving_and_beam_need_no_training_code():
     graph = import_graph()
     for name, imported in graph.items():
-        if name.startswith("tagger.serving"):
+        if name.startswith(("tagger.serving", "tagger.beam")):
             bad = sorted(m for m in imported if m.split(".")[1] in (
                 "training", "models", "data", "layers", "cells", "evaluation", "export"))
             assert not bad, f"{name} imports {bad}"
@@ -117,3 +119,15 @@ def test_no_flat_serving_or_training_modules_at_the_top():
     leftovers = sorted(n for n in top if n.startswith(("serving", "training", "http_server",
                                                       "evaluat", "metrics", "report")))
     assert not leftovers, leftovers
+
+
+def test_only_tagger_beam_imports_apache_beam():
+    """Apache Beam is an optional extra: no other module may need it."""
+    for path in ROOT.rglob("*.py"):
+        if _module_name(path).startswith("tagger.beam"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "apache_beam" for n in names), path
