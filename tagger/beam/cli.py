@@ -54,6 +54,10 @@ def build_parser():
                         help="sentences per model call, as serve.py (default: %(default)s)")
     parser.add_argument("--max-tokens", type=int, default=512,
                         help="longer sentences are tagged in pieces (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="model calls in flight in each worker process, as serve.py's "
+                             "--workers (default: %(default)s; the runner's processes "
+                             "already use the cores)")
     parser.add_argument("--max-batch-records", type=int, default=4096,
                         help="most records Beam batches into one RunInference call "
                              "(default: %(default)s)")
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if not _beam_available():
         print(f"beam: error: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    for name in ("batch_size", "max_tokens", "max_batch_records"):
+    for name in ("batch_size", "max_tokens", "max_batch_records", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     from dataclasses import replace
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     job = CorpusJob(model=model_dir, inputs=tuple(args.inputs), output=args.output,
                     input_format=args.input_format,
                     options=replace(CorpusJob.options, batch_size=args.batch_size,
-                                    max_tokens=args.max_tokens),
+                                    max_tokens=args.max_tokens, workers=args.workers),
                     max_batch_records=args.max_batch_records,
                     min_batch_records=min(256, args.max_batch_records),
                     num_shards=args.num_shards)

@@ -63,6 +63,16 @@ def test_tag_streams_many_inputs_in_order(ner):
         ner(["two words", "x"])
 
 
+def test_texts_and_token_lists_mixed_in_one_stream(ner):
+    """A batch holds texts or token lists, never both: each is tagged as if alone."""
+    items = ["Then Anna Lee met Bob.", ["the", "Acme", "team"], "So Oslo it is.",
+             ["Ann", "Lee"]] * 5
+    docs = list(ner.tag(items))
+    assert [d.to_dict() for d in docs] == [ner(item).to_dict() for item in items]
+    assert docs[1].words == ["the", "Acme", "team"] and docs[0].words[:3] == ["Then", "Anna",
+                                                                               "Lee"]
+
+
 def test_old_models_without_entity_scores_give_no_confidence(ner_dir):
     old = tagger.load(ner_dir / "1")
     assert [e.confidence for e in old("Then Anna met Bob.").entities] == [None, None]
