@@ -55,16 +55,14 @@ def _split(x_t):
     return x_t[:, :-1], x_t[:, -1:] > 0.5
 
 
-def _forward(emissions, mask, transitions, start, normalize=False):
-    """Forward algorithm. Returns alphas ``[T, B, K]`` (time-major).
+def _forward(emissions, mask, transitions, start):
+    """Forward algorithm in log space (training: ``log Z`` and its gradient). Returns
+    alphas ``[T, B, K]`` (time-major).
 
     ``alpha_0 = start + e_0``;
     ``alpha_t[j] = logsumexp_i(alpha_{t-1}[i] + A[i, j]) + e_t[j]`` on real steps,
-    ``alpha_t = alpha_{t-1}`` on padded ones. With ``normalize`` each alpha_t is
-    shifted to ``max_j alpha_t[j] = 0``: ratios within a step (all posteriors
-    need) are unchanged, and the values stay small however long the sentence,
-    so float32 keeps their differences exact to ~1e-6 instead of to the ulp of
-    a sum that grows with the length (0.008 at 1e5).
+    ``alpha_t = alpha_{t-1}`` on padded ones. Posteriors use
+    :func:`_normalized_forward` instead, whose steps are shifted to max 0.
     """
     transitions = ops.cast(transitions, "float32")
     start = ops.cast(start, "float32")
@@ -74,8 +72,6 @@ def _forward(emissions, mask, transitions, start, normalize=False):
         e_t, m_t = _split(x_t)
         nxt = ops.logsumexp(alpha[:, :, None] + transitions[None], axis=1) + e_t
         nxt = ops.where(t == 0, start[None] + e_t, nxt)
-        if normalize:
-            nxt = nxt - ops.max(nxt, axis=1, keepdims=True)
         carry = (ops.where(m_t, nxt, alpha), t + 1)
         return carry, carry
 
@@ -121,19 +117,75 @@ def crf_log_likelihood(emissions, tags, mask, transitions, start, end):
     return score - crf_log_norm(emissions, mask, transitions, start, end)
 
 
+def _exp_transitions(transitions):
+    """``W = exp(A - max A)`` ``[K, K]``: the transition weights the scans multiply by.
+
+    The shift keeps ``W <= 1`` whatever the weights (the constant it removes
+    cancels in every normalised step); a forbidden transition
+    (``CONSTRAINT_PENALTY``) becomes exactly 0, and so does a weight more than
+    ~87 below the largest (far outside what training produces).
+    """
+    transitions = ops.cast(transitions, "float32")
+    return ops.exp(transitions - ops.max(transitions))
+
+
+def _log_mass(x):
+    """``log(x)`` of a step's probability mass; a mass that underflowed to 0 (less
+    than ~e^-87 of the step's largest) gets ``CONSTRAINT_PENALTY``, as a forbidden
+    tag does: finite, so a row is never all ``-inf`` (no NaN), and far below any
+    emission that could lift it back."""
+    return ops.maximum(ops.log(x), CONSTRAINT_PENALTY)
+
+
+def _normalized_forward(emissions, mask, transitions, start):
+    """Alphas ``[T, B, K]`` (time-major), each step shifted to ``max_j alpha_t[j] = 0``.
+
+    The shift leaves the ratios within a step (all posteriors need) unchanged
+    and keeps the values small however long the sentence, so float32 keeps
+    their differences exact to ~1e-6 instead of to the ulp of a sum that grows
+    with the length (0.008 at 1e5). Computed as a product of probabilities:
+
+    ``alpha_t = log(exp(alpha_{t-1}) @ W) + e_t`` (``W``: :func:`_exp_transitions`,
+    then the shift): with ``alpha_{t-1} <= 0`` the exponentials lie in [0, 1],
+    and one small matmul per step replaces a ``[B, K, K]`` logsumexp (a third
+    of the ops of the log-space step; this runs on every served sentence).
+    """
+    weights = _exp_transitions(transitions)
+    start = ops.cast(start, "float32")
+
+    def step(carry, x_t):
+        alpha, t = carry
+        e_t, m_t = _split(x_t)
+        nxt = _log_mass(ops.matmul(ops.exp(alpha), weights)) + e_t
+        nxt = ops.where(t == 0, start[None] + e_t, nxt)
+        nxt = nxt - ops.max(nxt, axis=1, keepdims=True)
+        carry = (ops.where(m_t, nxt, alpha), t + 1)
+        return carry, carry
+
+    _, (alphas, _) = ops.scan(
+        step, (ops.zeros_like(emissions[:, 0]), 0), _scan_input(emissions, mask)
+    )
+    return alphas
+
+
 def _backward(emissions, mask, transitions, end):
     """Backward algorithm. Returns betas ``[T, B, K]`` (time-major), each step shifted
     to ``max = 0`` (as :func:`_forward` with ``normalize``: only ratios are used).
 
     ``beta_{L-1} = end``, ``beta_{t-1}[i] = logsumexp_j(A[i, j] + e_t[j] + beta_t[j])``;
-    padded steps carry beta unchanged.
+    padded steps carry beta unchanged. Computed as :func:`_normalized_forward`
+    is: ``beta_{t-1} = log(exp(e_t + beta_t - m) @ W^T)`` with ``m`` the row
+    maximum, then shifted to max 0 (see :func:`_log_mass` for masses that
+    underflow float32).
     """
-    transitions = ops.cast(transitions, "float32")
+    weights_t = ops.transpose(_exp_transitions(transitions))
     end = ops.cast(end, "float32")
 
     def back(beta, x_t):
         e_t, m_t = _split(x_t)
-        prev = ops.logsumexp(transitions[None] + (e_t + beta)[:, None, :], axis=2)
+        scores = e_t + beta
+        scores = scores - ops.max(scores, axis=1, keepdims=True)
+        prev = _log_mass(ops.matmul(ops.exp(scores), weights_t))
         prev = prev - ops.max(prev, axis=1, keepdims=True)
         return ops.where(m_t, prev, beta), beta
 
@@ -175,7 +227,7 @@ def crf_posteriors(emissions, mask, tags, transitions, start, end):
     batch around them.
     """
     emissions, mask, _ = _prepare(emissions, mask)
-    alphas = _forward(emissions, mask, transitions, start, normalize=True)
+    alphas = _normalized_forward(emissions, mask, transitions, start)
     betas = _backward(emissions, mask, transitions, end)
     keep = mask[:, :, None]
     marginals = ops.where(keep, ops.transpose(_normalized_exp(alphas + betas), (1, 0, 2)), 0.0)
@@ -191,37 +243,45 @@ def crf_posteriors(emissions, mask, tags, transitions, start, end):
 def viterbi_decode(emissions, mask, transitions, start, end):
     """Best tag paths: ``(tags int32 [B, T], best_score float32 [B])``.
 
-    ``delta_t[j] = max_i(delta_{t-1}[i] + A[i, j]) + e_t[j]`` with backpointers
-    ``argmax_i``; padded steps carry ``delta`` and get identity backpointers,
-    so backtracking from ``argmax(delta_{T-1} + end)`` passes through them
-    unchanged. Padded positions of ``tags`` are 0.
+    ``delta_t[j] = max_i(delta_{t-1}[i] + A[i, j]) + e_t[j]``; padded steps
+    carry ``delta``. Backtracking from ``argmax(delta_{L-1} + end)`` finds each
+    step's backpointer again for the one tag it follows,
+    ``y_{t-1} = argmax_i(delta_{t-1}[i] + A[i, y_t])`` (the same sums as the
+    forward max, so the same ties): a ``[B, K]`` argmax per step instead of
+    storing a ``[B, K, K]`` one, the costliest op of the forward pass. Padded
+    steps and step 0 pass the tag through unchanged. Padded positions of
+    ``tags`` are 0.
     """
     emissions, mask, lengths = _prepare(emissions, mask)
     transitions = ops.cast(transitions, "float32")
+    from_tag = ops.transpose(transitions)  # from_tag[j, i] = A[i, j]: reduce on the last axis
     start = ops.cast(start, "float32")
-    identity = ops.arange(ops.shape(emissions)[-1], dtype="int32")[None]
 
     def step(carry, x_t):
-        (delta, _), t = carry
+        delta, t = carry
         e_t, m_t = _split(x_t)
-        scores = delta[:, :, None] + transitions[None]
-        nxt = ops.where(t == 0, start[None] + e_t, ops.max(scores, axis=1) + e_t)
-        keep = ops.logical_and(m_t, t > 0)
-        pointers = ops.where(keep, ops.cast(ops.argmax(scores, axis=1), "int32"), identity)
-        carry = ((ops.where(m_t, nxt, delta), pointers), t + 1)
+        best = ops.max(delta[:, None, :] + from_tag[None], axis=2) + e_t
+        nxt = ops.where(t == 0, start[None] + e_t, best)
+        carry = (ops.where(m_t, nxt, delta), t + 1)
         return carry, carry
 
-    zeros = ops.zeros_like(emissions[:, 0])
-    init = ((zeros, ops.cast(zeros, "int32")), 0)
-    ((delta, _), _), ((_, pointers), _) = ops.scan(step, init, _scan_input(emissions, mask))
-    final = delta + ops.cast(end, "float32")[None]
+    scan_input = _scan_input(emissions, mask)
+    _, (deltas, _) = ops.scan(step, (ops.zeros_like(emissions[:, 0]), 0), scan_input)
+    final = deltas[-1] + ops.cast(end, "float32")[None]
 
-    def backtrack(tag, pointers_t):
-        prev = ops.take_along_axis(pointers_t, tag[:, None], axis=1)[:, 0]
-        return prev, tag
+    # step t of the backtrack reads delta_{t-1} and whether step t is real and not the first
+    before = ops.concatenate([ops.zeros_like(deltas[:1]), deltas[:-1]], axis=0)
+    moves = ops.logical_and(mask, ops.arange(ops.shape(mask)[1])[None] > 0)
+    back_input = ops.concatenate(
+        [before, ops.cast(ops.transpose(moves, (1, 0)), "float32")[:, :, None]], axis=-1)
+
+    def backtrack(tag, x_t):
+        delta, m_t = _split(x_t)
+        came_from = ops.cast(ops.argmax(delta + ops.take(from_tag, tag, axis=0), axis=1), "int32")
+        return ops.where(m_t[:, 0], came_from, tag), tag
 
     last = ops.cast(ops.argmax(final, axis=1), "int32")
-    _, tags = ops.scan(backtrack, last, pointers, reverse=True)
+    _, tags = ops.scan(backtrack, last, back_input, reverse=True)
     tags = ops.where(mask, ops.transpose(tags, (1, 0)), 0)
     return tags, ops.where(lengths > 0, ops.max(final, axis=1), 0.0)
 

@@ -419,3 +419,63 @@ def test_mixed_bfloat16_emissions_decode():
         want = layer.decode(tf.cast(emissions, tf.float32), tokens > 0)
         np.testing.assert_array_equal(tags, want[0])
         assert np.isfinite(layer.crf_loss(emissions, tags, tokens > 0))
+
+
+# ------------------------------------------- dynamic programming reference, long sequences
+
+
+def dynamic_programming(e, mask, A, start, end):
+    """Per sequence: Viterbi tags (stored backpointers) and forward-backward marginals,
+    in float64 log space: the textbook recursions the fast versions must equal."""
+    e, A, start, end = (np.asarray(x, np.float64) for x in (e, A, start, end))
+    tags, marginals = np.zeros(mask.shape, int), np.zeros(e.shape)
+    for b, row in enumerate(mask):
+        L = int(row.sum())
+        if L == 0:
+            continue
+        x = e[b, :L]
+        delta, pointers = start + x[0], []
+        alpha = [start + x[0]]
+        for t in range(1, L):
+            scores = delta[:, None] + A
+            pointers.append(np.argmax(scores, axis=0))
+            delta = scores.max(axis=0) + x[t]
+            a = alpha[-1][:, None] + A
+            alpha.append(a.max(0) + np.log(np.exp(a - a.max(0)).sum(0)) + x[t])
+        path = [int(np.argmax(delta + end))]
+        for p in reversed(pointers):
+            path.append(int(p[path[-1]]))
+        tags[b, :L] = path[::-1]
+        beta = [end]
+        for t in range(L - 1, 0, -1):
+            s = A + (x[t] + beta[-1])[None]
+            beta.append(s.max(1) + np.log(np.exp(s - s.max(1, keepdims=True)).sum(1)))
+        beta = beta[::-1]
+        for t in range(L):
+            m = alpha[t] + beta[t]
+            marginals[b, t] = np.exp(m - m.max()) / np.exp(m - m.max()).sum()
+    return tags, marginals
+
+
+@pytest.mark.parametrize("scale,transition_scale,scheme", [
+    (1.0, 1.0, None), (10.0, 3.0, None), (4.0, 2.0, "bioes"), (25.0, 5.0, "bioes")])
+def test_long_sequences_match_the_textbook_recursions(scale, transition_scale, scheme):
+    """The probability-space scans and the backtrack that finds each backpointer
+    again give the float64 log-space results, with wide emissions and constraints."""
+    names = SCHEME_TAGS["bioes"]
+    lengths = (60, 1, 37, 0, 59)
+    e, mask, A, start, end = make_problem(lengths, 60, len(names), seed=3, scale=scale)
+    A, start, end = A * transition_scale, start * transition_scale, end * transition_scale
+    if scheme:
+        crf = CRF(len(names), tag_names=names, scheme=scheme)
+        crf.build((None, None, len(names)))
+        crf.set_weights([A, start, end])
+        A, start, end = (np.asarray(p) for p in crf.potentials())
+    tags, _ = viterbi_decode(e, mask, A, start, end)
+    marginals = np.asarray(crf_marginals(e, mask, A, start, end))
+    want_tags, want_marginals = dynamic_programming(e, mask, A, start, end)
+    np.testing.assert_array_equal(np.asarray(tags), want_tags)
+    np.testing.assert_allclose(marginals, want_marginals, atol=2e-5)
+    if scheme:
+        assert all(valid_under_scheme([names[k] for k in row[:n]], scheme)
+                   for row, n in zip(np.asarray(tags), lengths, strict=True))
