@@ -16,3 +16,11 @@ def command_parser(prog: str, description: str, example: str | None = None,
     parser.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's own log lines and warnings")
     return parser
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: an integer of at least 1."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from tagger.commands import command_parser
+from tagger.commands import command_parser, positive_int
 
 INSTALL_HINT = ("python -m tagger beam needs Apache Beam, an optional extra: "
                 "pip install -r requirements-beam.txt")
@@ -50,15 +50,15 @@ def build_parser():
     parser.add_argument("--input-format", choices=INPUT_FORMATS, default="lines",
                         help="lines: one record per line; jsonl: one {\"id\": ..., \"text\": "
                              "...} per line (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=128,
+    parser.add_argument("--batch-size", type=positive_int, default=128,
                         help="sentences per model call, as serve.py (default: %(default)s)")
-    parser.add_argument("--max-tokens", type=int, default=512,
+    parser.add_argument("--max-tokens", type=positive_int, default=512,
                         help="longer sentences are tagged in pieces (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=1,
+    parser.add_argument("--workers", type=positive_int, default=1,
                         help="model calls in flight in each worker process, as serve.py's "
                              "--workers (default: %(default)s; the runner's processes "
                              "already use the cores)")
-    parser.add_argument("--max-batch-records", type=int, default=4096,
+    parser.add_argument("--max-batch-records", type=positive_int, default=4096,
                         help="most records Beam batches into one RunInference call "
                              "(default: %(default)s)")
     parser.add_argument("--num-shards", type=int, default=0,
@@ -128,15 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:
         parser.error(f"unexpected arguments {unknown}: inputs come before the options")
+    if args.num_shards < 0:
+        parser.error("--num-shards must be 0 (the runner decides) or more")
     if not args.verbose:  # Beam's and its workers' notices; errors still show
         logging.getLogger().setLevel(logging.ERROR)
         logging.getLogger("apache_beam").setLevel(logging.ERROR)
     if not _beam_available():
         print(f"beam: error: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    for name in ("batch_size", "max_tokens", "max_batch_records", "workers"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     from dataclasses import replace
 
     import apache_beam as beam

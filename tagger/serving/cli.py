@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 
-from tagger.commands import command_parser
+from tagger.commands import command_parser, positive_int
 from tagger.serving.jobs import (
     Outputs,
     UsageError,
@@ -69,13 +69,6 @@ examples (on a fresh clone):
 """
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
     from tagger.serving.formats import OUTPUT_FORMATS
     from tagger.serving.inputs import INPUT_FORMATS
@@ -95,11 +88,11 @@ def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
                        help="output file, or folder (existing, ending in '/', or for several "
                             "inputs) getting one <input name>.<format> per input; "
                             "default stdout")
-    files.add_argument("--batch-size", type=_positive, default=128,
+    files.add_argument("--batch-size", type=positive_int, default=128,
                        help="sentences per model call (default 128)")
-    files.add_argument("--workers", type=_positive, default=2,
+    files.add_argument("--workers", type=positive_int, default=2,
                        help="model calls in flight at once (default 2, one per core here)")
-    files.add_argument("--max-tokens", type=_positive, default=512,
+    files.add_argument("--max-tokens", type=positive_int, default=512,
                        help="tag longer sentences in pieces of this many words (default 512)")
     files.add_argument("-q", "--quiet", action="store_true",
                        help="no progress bar or messages on stderr")
@@ -108,16 +101,16 @@ def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
     http.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     http.add_argument("--port", type=int, default=8501,
                       help="port (default 8501; 0 picks a free one, printed on stderr)")
-    http.add_argument("--max-request-bytes", type=_positive, default=10 * 1024 * 1024,
+    http.add_argument("--max-request-bytes", type=positive_int, default=10 * 1024 * 1024,
                       help="larger request bodies get 413 (default 10 MiB)")
     http.add_argument("--read-timeout", type=float, default=10.0,
                       help="seconds a client may stall while sending a request (then 408) "
                            "or keep an idle connection open (default 10)")
-    http.add_argument("--max-instances", type=_positive, default=1024,
+    http.add_argument("--max-instances", type=positive_int, default=1024,
                       help="examples per request; more get 400 (default 1024)")
-    http.add_argument("--max-sentence-tokens", type=_positive, default=4096,
+    http.add_argument("--max-sentence-tokens", type=positive_int, default=4096,
                       help="tokens of one sentence in a request; more get 400 (default 4096)")
-    http.add_argument("--max-concurrent-calls", type=_positive, default=4,
+    http.add_argument("--max-concurrent-calls", type=positive_int, default=4,
                       help="model calls running at once per model version; more requests "
                            "wait (default 4)")
     return parser

@@ -14,11 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "models" / "ner-conll2003"
 
 
-def run_beam(*argv) -> tuple[int, dict | None]:
+def run_beam(*argv) -> int:
     from tagger.beam.cli import main
 
-    code = main([str(a) for a in argv])
-    return code, None
+    return main([str(a) for a in argv])
 
 
 def serve_records(model: Path, path: Path, tmp: Path, *extra) -> list[dict]:
@@ -37,17 +36,9 @@ def _key(record: dict) -> tuple:
 
 
 def _conll_sentences(path: Path, limit: int) -> list[str]:
-    sentences, words = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("-DOCSTART-"):
-            if words:
-                sentences.append(" ".join(words))
-                words = []
-        else:
-            words.append(line.split()[0])
-        if len(sentences) == limit:
-            break
-    return sentences
+    from tagger.data.registry import read_release_file
+
+    return [" ".join(x.tokens) for x in read_release_file("conll2003", path, "ner")[:limit]]
 
 
 def test_three_shards_give_serve_py_records(beam, data_dir, tmp_path):
@@ -64,7 +55,7 @@ def test_three_shards_give_serve_py_records(beam, data_dir, tmp_path):
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         inputs.append(path)
     prefix = tmp_path / "out" / "ner"
-    code, _ = run_beam(SHIPPED, str(tmp_path / "part-*.txt"), "--output", prefix,
+    code = run_beam(SHIPPED, str(tmp_path / "part-*.txt"), "--output", prefix,
                        "--num-shards", 2, *IN_PROCESS)
     assert code == 0
     got = sorted(read_shards(prefix), key=_key)
@@ -86,7 +77,7 @@ def test_bad_lines_become_error_records(beam, stub_models, tmp_path):
         b'{"id": 4, "tokens": ["Ann", "Lee"]}\n'
         b'{"id": 5}\n')
     prefix = tmp_path / "out" / "ner"
-    code, _ = run_beam(stub_models / "ner", tmp_path / "a.jsonl", "--output", prefix,
+    code = run_beam(stub_models / "ner", tmp_path / "a.jsonl", "--output", prefix,
                        "--input-format", "jsonl", *IN_PROCESS)
     assert code == 0
     records = sorted(read_shards(prefix), key=_key)
@@ -105,7 +96,7 @@ def test_a_classifier_gives_serve_py_records(beam, stub_models, tmp_path):
     path = tmp_path / "reviews.txt"
     path.write_text("A fine film .\n\nDull and long .\nI liked it\n", encoding="utf-8")
     prefix = tmp_path / "out" / "sst"
-    code, _ = run_beam(stub_models / "sentiment", path, "--output", prefix, *IN_PROCESS)
+    code = run_beam(stub_models / "sentiment", path, "--output", prefix, *IN_PROCESS)
     assert code == 0
     got = sorted(read_shards(prefix), key=_key)
     assert got == serve_records(stub_models / "sentiment", path, tmp_path)
@@ -118,20 +109,20 @@ def test_earlier_shards_are_kept_unless_overwrite(beam, stub_models, tmp_path, c
     prefix = tmp_path / "ner"
     stale = tmp_path / "ner-00003-of-00004.jsonl"
     stale.write_text("from another run\n", encoding="utf-8")
-    assert run_beam(stub_models / "ner", path, "--output", prefix, *IN_PROCESS)[0] == 2
+    assert run_beam(stub_models / "ner", path, "--output", prefix, *IN_PROCESS) == 2
     assert "--overwrite" in capsys.readouterr().err and stale.exists()
     assert run_beam(stub_models / "ner", path, "--output", prefix, "--overwrite",
-                    *IN_PROCESS)[0] == 0
+                    *IN_PROCESS) == 0
     assert not stale.exists() and [r["text"] for r in read_shards(prefix)] == [
         "We met Ann Lee ."]
 
 
 def test_usage_errors_name_the_input_and_model(beam, stub_models, tmp_path, capsys):
     out = tmp_path / "out"
-    assert run_beam(stub_models / "ner", tmp_path / "none-*.txt", "--output", out)[0] == 2
+    assert run_beam(stub_models / "ner", tmp_path / "none-*.txt", "--output", out) == 2
     assert "no input file matches" in capsys.readouterr().err
     (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
-    assert run_beam(tmp_path / "no-model", tmp_path / "a.txt", "--output", out)[0] == 2
+    assert run_beam(tmp_path / "no-model", tmp_path / "a.txt", "--output", out) == 2
     assert "model folder not found" in capsys.readouterr().err
     assert not out.parent.joinpath("out-00000-of-00001.jsonl").exists()
 
@@ -141,7 +132,7 @@ def test_a_model_given_as_a_url(beam, stub_models, tmp_path):
     path.write_text("We met Ann Lee .\n", encoding="utf-8")
     prefix = tmp_path / "ner"
     url = (stub_models / "ner").resolve().as_uri()  # file:///..., read through tf.io.gfile
-    assert run_beam(url, path, "--output", prefix, *IN_PROCESS)[0] == 0
+    assert run_beam(url, path, "--output", prefix, *IN_PROCESS) == 0
     assert read_shards(prefix) == serve_records(stub_models / "ner", path, tmp_path)
 
 
