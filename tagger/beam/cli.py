@@ -38,6 +38,7 @@ EXAMPLE = ('python -m tagger beam models/ner-conll2003 "corpus/*.txt" --output o
 
 def build_parser():
     from tagger.beam.records import INPUT_FORMATS
+    from tagger.serving.cli import add_tagging_options
 
     parser = command_parser("python -m tagger beam", DESCRIPTION, EXAMPLE)
     parser.add_argument("model", help="models/<name> (highest version) or a version folder; "
@@ -50,14 +51,9 @@ def build_parser():
     parser.add_argument("--input-format", choices=INPUT_FORMATS, default="lines",
                         help="lines: one record per line; jsonl: one {\"id\": ..., \"text\": "
                              "...} per line (default: %(default)s)")
-    parser.add_argument("--batch-size", type=positive_int, default=128,
-                        help="sentences per model call, as serve.py (default: %(default)s)")
-    parser.add_argument("--max-tokens", type=positive_int, default=512,
-                        help="longer sentences are tagged in pieces (default: %(default)s)")
-    parser.add_argument("--workers", type=positive_int, default=1,
-                        help="model calls in flight in each worker process, as serve.py's "
-                             "--workers (default: %(default)s; the runner's processes "
-                             "already use the cores)")
+    add_tagging_options(parser, workers=1,
+                        workers_help="in each worker process: the runner's processes already "
+                                     "use the cores")
     parser.add_argument("--max-batch-records", type=positive_int, default=4096,
                         help="most records Beam batches into one RunInference call "
                              "(default: %(default)s)")

@@ -69,6 +69,17 @@ examples (on a fresh clone):
 """
 
 
+def add_tagging_options(group, workers: int, workers_help: str) -> None:
+    """``--batch-size``, ``--workers`` and ``--max-tokens``: how records are run through
+    the model (``TagOptions``), shared by serve.py and ``python -m tagger beam``."""
+    group.add_argument("--batch-size", type=positive_int, default=128,
+                       help="sentences per model call (default 128)")
+    group.add_argument("--workers", type=positive_int, default=workers,
+                       help=f"model calls in flight at once (default {workers}, {workers_help})")
+    group.add_argument("--max-tokens", type=positive_int, default=512,
+                       help="tag longer sentences in pieces of this many words (default 512)")
+
+
 def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
     from tagger.serving.formats import OUTPUT_FORMATS
     from tagger.serving.inputs import INPUT_FORMATS
@@ -88,12 +99,7 @@ def build_parser(prog: str = "serve.py") -> argparse.ArgumentParser:
                        help="output file, or folder (existing, ending in '/', or for several "
                             "inputs) getting one <input name>.<format> per input; "
                             "default stdout")
-    files.add_argument("--batch-size", type=positive_int, default=128,
-                       help="sentences per model call (default 128)")
-    files.add_argument("--workers", type=positive_int, default=2,
-                       help="model calls in flight at once (default 2, one per core here)")
-    files.add_argument("--max-tokens", type=positive_int, default=512,
-                       help="tag longer sentences in pieces of this many words (default 512)")
+    add_tagging_options(files, workers=2, workers_help="one per core here")
     files.add_argument("-q", "--quiet", action="store_true",
                        help="no progress bar or messages on stderr")
     http = parser.add_argument_group("HTTP server (TensorFlow Serving REST API)")
