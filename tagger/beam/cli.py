@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -97,6 +99,15 @@ def _existing_outputs(prefix: str) -> list[str]:
     return sorted(m.path for result in FileSystems.match(patterns) for m in result.metadata_list)
 
 
+def _temp_dirs(prefix: str) -> set[Path]:
+    """The folders Beam's file sinks write into before renaming shards into place
+    (``beam-temp-<name>-<uuid>`` beside the prefix; local outputs only)."""
+    if "://" in prefix:
+        return set()
+    folder = Path(prefix).parent
+    return set(folder.glob(f"beam-temp-{Path(prefix).name}-*"))
+
+
 def _pipeline_options(beam_args: list[str]):
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -137,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     import apache_beam as beam
 
     from tagger.beam.pipeline import CorpusJob, counter_summary, tag_corpus
+    from tagger.serving.cli import Terminated, on_sigterm
     from tagger.serving.model import ModelError, resolve_version_dir
 
     try:
@@ -167,19 +179,29 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"beam: tagging {', '.join(args.inputs)} with {model_dir} -> {args.output}-*.jsonl",
           file=sys.stderr)
+    temp_before = _temp_dirs(args.output)
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         pipeline = beam.Pipeline(options=options)
         tag_corpus(pipeline, job)
         result = pipeline.run()
         result.wait_until_finish()
-    except KeyboardInterrupt:
-        print("beam: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # noqa: BLE001 - the runner's failure, reported in one line
+    except (KeyboardInterrupt, Terminated, Exception) as error:
+        # no half-written output: drop what the sinks had written before renaming
+        for folder in _temp_dirs(args.output) - temp_before:
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(error, (KeyboardInterrupt, Terminated)):
+            code, what = (130, "SIGINT") if isinstance(error, KeyboardInterrupt) else (143,
+                                                                                      "SIGTERM")
+            print(f"beam: interrupted ({what}); no shards written by this run remain "
+                  "half-finished", file=sys.stderr)
+            return code
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         print(f"beam: error: the pipeline failed: {type(error).__name__}: {first}",
               file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - started
     summary = counter_summary(result)
     summary.update(seconds=round(seconds, 3), output=args.output)

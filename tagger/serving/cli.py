@@ -126,7 +126,8 @@ class Terminated(BaseException):
     """SIGTERM, turned into an exception so the job unwinds like on Ctrl-C."""
 
 
-def _on_sigterm(signum, frame):
+def on_sigterm(signum, frame):
+    """A SIGTERM handler: raises ``Terminated`` in the main thread."""
     raise Terminated()
 
 
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None, prog: str = "serve.py") -> int:
     outputs = Outputs()
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         inputs = _validate(args)
         if args.http:

@@ -156,3 +156,17 @@ def test_the_default_local_runner_uses_worker_processes(beam, stub_models, tmp_p
     assert summary["entities"] == {"ORG": 800} and summary["tokens"] == 400 * 8
     assert len(read_shards(prefix)) == 400
     assert "Traceback" not in done.stderr and "WARNING" not in done.stderr
+
+
+def test_a_failed_pipeline_leaves_no_partial_output(beam, tmp_path, capsys):
+    """A model that cannot load fails the job (exit 1, one line) and leaves nothing
+    behind: no shards, no Beam temporary folders."""
+    (tmp_path / "broken" / "3").mkdir(parents=True)
+    (tmp_path / "broken" / "3" / "saved_model.pb").write_bytes(b"not a protobuf")
+    path = tmp_path / "a.txt"
+    path.write_text("We met Ann Lee .\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_beam(tmp_path / "broken", path, "--output", out / "ner", *IN_PROCESS) == 1
+    err = capsys.readouterr().err
+    assert "the pipeline failed" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == []
