@@ -66,10 +66,6 @@ def build_parser():
     return parser
 
 
-class UsageError(Exception):
-    pass
-
-
 def _beam_available() -> bool:
     try:
         import apache_beam  # noqa: F401
@@ -80,6 +76,8 @@ def _beam_available() -> bool:
 
 def _check_inputs(patterns: list[str]) -> None:
     from apache_beam.io.filesystems import FileSystems
+
+    from tagger.serving.jobs import UsageError
 
     for pattern in patterns:
         try:
@@ -115,7 +113,12 @@ def _pipeline_options(beam_args: list[str]):
     given = {arg.split("=", 1)[0] for arg in args if arg.startswith("--")}
     if "--runner" not in given:
         args.append("--runner=DirectRunner")
-    runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), "")
+    runner = ""  # --runner=NAME or --runner NAME
+    for index, arg in enumerate(args):
+        if arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+        elif arg == "--runner" and index + 1 < len(args):
+            runner = args[index + 1]
     if runner in ("DirectRunner", "direct"):
         if "--direct_running_mode" not in given:
             args.append("--direct_running_mode=multi_processing")
@@ -149,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tagger.beam.pipeline import CorpusJob, counter_summary, tag_corpus
     from tagger.serving.cli import Terminated, on_sigterm
+    from tagger.serving.jobs import UsageError
     from tagger.serving.model import ModelError, resolve_version_dir
 
     try:
