@@ -45,6 +45,9 @@ DATASET_PRESETS: dict[str, dict] = {
     # 94.07 +- 0.05 for IOB2 and 15 (README, Results); the shipped model is seed 0.
     "conll2003": {"units": 100},
     "conll2003/ner": {"tag_scheme": "BIOES", "epochs": 30},
+    # CoNLL-2000 chunking: BIOES, 30 epochs, the cosine schedule run to its end
+    # (patience 30): dev F1 95.32 +- 0.07 over 3 seeds against 94.64 (README).
+    "conll2000/chunk": {"tag_scheme": "BIOES", "epochs": 30, "patience": 30},
     # WNUT-17: 3,394 training posts, so 106 steps an epoch at batch 32; longer
     # training with smaller batches lifts recall (dev F1 45.3 vs 42.4, README).
     "wnut17": {"units": 100, "epochs": 40, "batch_size": 16},
