@@ -50,8 +50,7 @@ class SavedModelHandler(ModelHandler[Element, dict, FileTagger]):
         # tag copies: Beam may still hold the input elements
         units = [dataclasses.replace(unit) for _, unit in batch]
         model.tag_units(units)
-        spans = model.model.task != "pos"
-        return [output_record(source, unit, model.model.is_tagger, spans)
+        return [output_record(source, unit, model.model.is_tagger, model.model.spans)
                 for (source, _), unit in zip(batch, units, strict=True)]
 
     def get_num_bytes(self, batch: Sequence[Element]) -> int:

@@ -25,6 +25,7 @@ from apache_beam.ml.inference.base import RunInference
 
 from tagger.beam.handler import SavedModelHandler
 from tagger.beam.records import (
+    InputError,
     LineElement,
     error_record,
     parse,
@@ -91,7 +92,7 @@ class _Serialize(beam.DoFn):
 
 def _bad_line(dead_letter) -> list[dict]:
     element, (error_type, message, _traceback) = dead_letter
-    reason = message if error_type.__name__ == "InputError" else f"{error_type.__name__}: {message}"
+    reason = message if issubclass(error_type, InputError) else f"{error_type.__name__}: {message}"
     line = element.line
     return [error_record(element.file, line.number, reason, line.text, part=line.part)]
 

@@ -170,7 +170,7 @@ def _normalized_forward(emissions, mask, transitions, start):
 
 def _backward(emissions, mask, transitions, end):
     """Backward algorithm. Returns betas ``[T, B, K]`` (time-major), each step shifted
-    to ``max = 0`` (as :func:`_forward` with ``normalize``: only ratios are used).
+    to ``max = 0`` (as :func:`_normalized_forward`: only ratios are used).
 
     ``beta_{L-1} = end``, ``beta_{t-1}[i] = logsumexp_j(A[i, j] + e_t[j] + beta_t[j])``;
     padded steps carry beta unchanged. Computed as :func:`_normalized_forward`
@@ -203,8 +203,8 @@ def _normalized_exp(scores, axis=-1):
 def crf_marginals(emissions, mask, transitions, start, end):
     """Posterior marginals ``p(y_t = k | e)``, float32 ``[B, T, K]``.
 
-    Forward-backward, in log space: ``p_t(k) = exp(alpha_t[k] + beta_t[k] - log Z)``
-    (see :func:`_forward`, :func:`_backward`). Rows sum to 1 at real steps, 0 elsewhere.
+    Forward-backward: ``p_t(k) ∝ exp(alpha_t[k] + beta_t[k])`` (see
+    :func:`crf_posteriors`). Rows sum to 1 at real steps, 0 elsewhere.
     """
     return crf_posteriors(emissions, mask, None, transitions, start, end)[0]
 

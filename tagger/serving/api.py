@@ -100,11 +100,11 @@ class LoadedModel:
                 raise ValueError(f"batch_size must be positive, got {batch_size}")
             options = dataclasses.replace(options, batch_size=batch_size)
         runner = FileTagger(self.model, options)
-        spans = self.task != "pos"
         units = (_unit(number, item) for number, item in enumerate(items, 1))
         try:
             for unit in runner.tag_records(units):
-                yield make_result(unit.text, unit.result, self.model.is_tagger, spans)
+                yield make_result(unit.text, unit.result, self.model.is_tagger,
+                                  self.model.spans)
         finally:
             runner.close()
 

@@ -103,7 +103,7 @@ class RecordWriter:
         if not self.is_tagger and output_format == "entities":
             raise ValueError("--output-format entities needs a tagger; this is a classifier")
         self.format = output_format if self.is_tagger or output_format != "conll" else "tsv"
-        self.spans = model.task != "pos"
+        self.spans = model.spans
         self.file_label = file_label
         self.records = 0  # records written so far (what the entities format numbers)
 

@@ -14,7 +14,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 DEFAULT_SIGNATURE = "serving_default"
 
@@ -33,7 +33,7 @@ def _versions(folder: Path) -> dict[int, Path]:
     return found
 
 
-def _version_of(folder: Path) -> tuple[str, int]:
+def _version_of(folder: PurePath) -> tuple[str, int]:
     """(model name, version) of a version folder ``<name>/<version>``."""
     if folder.name.isdigit():
         return folder.parent.name or "model", int(folder.name)
@@ -161,6 +161,12 @@ class SavedModel:
         return str(self.config.get("task") or ("ner" if self.is_tagger else "classify"))
 
     @property
+    def spans(self) -> bool:
+        """Whether the tags mark spans (entities, chunks): every task but POS
+        (classifiers have no tags; their results ignore it)."""
+        return self.task != "pos"
+
+    @property
     def tokens_signature(self) -> str | None:
         """Name of the signature taking pre-tokenized ``[None, None]`` strings, if any."""
         for name in ("tag_tokens", "classify_tokens", *sorted(self.signatures)):
@@ -217,26 +223,6 @@ def _read_config(folder: Path | str) -> dict:
         return {}
 
 
-def _load_url(url: str, name: str | None, max_concurrent_calls: int) -> SavedModel:
-    """``load_version`` for a version folder given as a URL."""
-    import tensorflow as tf
-
-    url = url.rstrip("/")
-    if not tf.io.gfile.exists(f"{url}/saved_model.pb"):
-        raise ModelError(f"not a SavedModel folder (no saved_model.pb): {url}")
-    try:
-        loaded = tf.saved_model.load(url)
-    except Exception as error:  # noqa: BLE001 - any load failure is a broken model
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelError(f"cannot load SavedModel {url}: {reason}") from None
-    config = _read_config(url)
-    parts = url.split("://", 1)[1].split("/")
-    version = int(parts[-1]) if parts[-1].isdigit() else 1
-    default_name = (parts[-2] if parts[-1].isdigit() and len(parts) > 1 else parts[-1]) or "model"
-    return _checked(SavedModel(name or str(config.get("name") or default_name), version, url,
-                               loaded, config, max_concurrent_calls))
-
-
 def _checked(model: SavedModel) -> SavedModel:
     import tensorflow as tf
 
@@ -253,24 +239,27 @@ def load_version(folder: str | Path, name: str | None = None,
                  max_concurrent_calls: int = 4) -> SavedModel:
     """Load one version folder (a path, or a URL TensorFlow reads); raises ModelError
     with a one-line reason."""
-    if is_url(folder):
-        return _load_url(str(folder), name, max_concurrent_calls)
-    folder = Path(folder)
-    if not (folder / "saved_model.pb").is_file():
-        raise ModelError(f"not a SavedModel folder (no saved_model.pb): {folder}")
+    url = is_url(folder)
+    location = str(folder).rstrip("/") if url else Path(folder)
+    if not url and not (location / "saved_model.pb").is_file():  # before importing TF
+        raise ModelError(f"not a SavedModel folder (no saved_model.pb): {location}")
     import tensorflow as tf
 
+    if url and not tf.io.gfile.exists(f"{location}/saved_model.pb"):
+        raise ModelError(f"not a SavedModel folder (no saved_model.pb): {location}")
     try:
-        loaded = tf.saved_model.load(str(folder))
+        loaded = tf.saved_model.load(str(location))
     except Exception as error:  # noqa: BLE001 - any load failure is a broken model
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelError(f"cannot load SavedModel {folder}: {reason}") from None
-    config = _read_config(folder)
-    default_name, version = _version_of(folder.resolve())
+        raise ModelError(f"cannot load SavedModel {location}: {reason}") from None
+    config = _read_config(location)
+    # <name>/<version>: the URL's path, or the resolved local folder
+    where = PurePosixPath(location.split("://", 1)[1]) if url else location.resolve()
+    default_name, version = _version_of(where)
     if name is None:
-        name = default_name if folder.resolve().name.isdigit() else None
+        name = default_name if where.name.isdigit() else None
         name = name or str(config.get("name") or default_name)
-    return _checked(SavedModel(name, version, folder, loaded, config, max_concurrent_calls))
+    return _checked(SavedModel(name, version, location, loaded, config, max_concurrent_calls))
 
 
 def load_model(path: str | Path) -> SavedModel:
