@@ -57,8 +57,9 @@ def quiet_tensorflow(argv: list[str]) -> None:
     to a duplicate of the real stderr, and descriptor 2, which only native
     code still writes to, goes to /dev/null. Our messages, warnings,
     tracebacks, tqdm bars and faulthandler dumps all go through
-    ``sys.stderr`` and still show; TensorFlow's Python logger and warnings
-    from TensorFlow and Keras are turned down to errors.
+    ``sys.stderr`` and still show; TensorFlow's and absl's Python loggers
+    (TFDS logs through absl) and warnings from TensorFlow and Keras are turned
+    down to errors.
     """
     if "--verbose" in argv:
         return
@@ -66,7 +67,8 @@ def quiet_tensorflow(argv: list[str]) -> None:
     import logging
     import warnings
 
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    for logger in ("tensorflow", "absl"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"(tensorflow|keras|tensorflow_datasets|absl)\b")
     try:
         sys.stderr.flush()

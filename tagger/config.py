@@ -104,6 +104,9 @@ class TrainConfig:
     schedule: str = _f("cosine", "learning-rate schedule after warmup")
     warmup_steps: int = _f(200, "linear warmup steps")
     clipnorm: float = _f(5.0, "clip the global gradient norm (0 to disable)")
+    ema: float = _f(0.0, "momentum of an exponential moving average of the weights, updated "
+                         "every step (e.g. 0.999); dev selection, evaluation and export then "
+                         "use the averaged weights (0: off)")
     batch_size: int = _f(32, "sentences per batch")
     epochs: int = _f(15, "maximum epochs")
     patience: int = _f(6, "stop after this many epochs without dev improvement")
@@ -131,7 +134,7 @@ class TrainConfig:
         if not self.embeddings.strip():
             raise ValueError("--embeddings must be glove-6b-50d, none or a file path. "
                              "Received: ''")
-        for key in ("dropout", "recurrent_dropout", "word_dropout"):
+        for key in ("dropout", "recurrent_dropout", "word_dropout", "ema"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ValueError(f"--{key.replace('_', '-')} must be in [0, 1). "
                                  f"Received: {getattr(self, key)!r}")

@@ -21,7 +21,9 @@ class DevSelection(keras.callbacks.Callback):
     """Scores dev after each epoch, keeps the best weights, stops early.
 
     Its state (history, best score and epoch) is saved in ``state.json`` so a
-    resumed run continues the same selection.
+    resumed run continues the same selection. When the optimizer keeps a moving
+    average of the weights (``use_ema``), the averaged weights are swapped in to
+    be scored and kept, then swapped back for training to go on.
     """
 
     def __init__(self, run_dir: Path, predictor: Predictor, dev, labels, task, patience):
@@ -35,6 +37,18 @@ class DevSelection(keras.callbacks.Callback):
             self.state = json.loads(self.state_path.read_text())
 
     def on_epoch_end(self, epoch, logs=None):
+        if not getattr(self.model.optimizer, "use_ema", False):
+            self._select(epoch, logs)
+            return
+        swap = keras.callbacks.SwapEMAWeights()
+        swap.set_model(self.model)
+        swap.on_test_begin()
+        try:
+            self._select(epoch, logs)
+        finally:
+            swap.on_test_end()
+
+    def _select(self, epoch, logs):
         started = time.time()
         metrics, _, _ = evaluate_examples(self.predictor, self.dev, self.labels, self.task)
         main = metrics["main"]

@@ -63,7 +63,12 @@ def is_chief() -> bool:
 
 
 def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
-    """Linear warmup to ``learning_rate``, then constant, cosine or linear decay."""
+    """Linear warmup to ``learning_rate``, then constant, cosine or linear decay.
+
+    With ``config.ema`` the optimizer also keeps a moving average of the weights,
+    a_t = m a_{t-1} + (1 - m) w_t (Polyak averaging), which ``DevSelection`` swaps in
+    to score, keep and finally return.
+    """
     warmup = min(config.warmup_steps, max(total_steps // 10, 1))
     decay_steps = max(total_steps - warmup, 1)
     if config.schedule == "cosine":
@@ -75,11 +80,13 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Op
             config.learning_rate, decay_steps, end_learning_rate=config.learning_rate * 0.05)
     else:
         rate = config.learning_rate
-    clip = {"global_clipnorm": config.clipnorm} if config.clipnorm > 0 else {}
+    options = {"global_clipnorm": config.clipnorm} if config.clipnorm > 0 else {}
+    if config.ema:
+        options.update(use_ema=True, ema_momentum=config.ema)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9, **clip)
+        return keras.optimizers.SGD(rate, momentum=0.9, **options)
     cls = keras.optimizers.Nadam if config.optimizer == "nadam" else keras.optimizers.Adam
-    return cls(rate, **clip)
+    return cls(rate, **options)
 
 
 def run_dir_of(config: TrainConfig) -> Path:
