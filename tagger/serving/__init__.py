@@ -10,9 +10,10 @@ Modules:
     batch    the file-tagging job: chunked, sorted, batched, in input order
     rest     TensorFlow Serving's REST request and response formats
     http     the HTTP server that answers them
+    http_body  reading a request body within the size cap and read timeout
+    repository  the models and versions a server answers for, version labels
     jobs     the file-tagging job: inputs, outputs, ``--text``
     cli      ``serve.py`` / ``python -m tagger serve``: flags, checks, signals
-
     outputs  output files written atomically (symlinks followed, FIFOs in place)
     results  Doc, Entity, Token, Classification
 

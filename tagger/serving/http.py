@@ -41,7 +41,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tagger.files import json_line
-from tagger.serving.model import ModelError, SavedModel, discover, load_version
+from tagger.serving.http_body import RequestBody
+from tagger.serving.model import SavedModel
+from tagger.serving.repository import ModelRepository
 from tagger.serving.rest import (
     RequestLimits,
     RestError,
@@ -56,55 +58,12 @@ _ROUTE = re.compile(
     r"(?P<suffix>/metadata|:[A-Za-z]+)?/?$")
 
 
-class ModelRepository:
-    """{name: {version: SavedModel}} for everything under a folder, and version labels."""
-
-    def __init__(self, path: str | Path, max_concurrent_calls: int = 4):
-        found = discover(path)
-        self.models: dict[str, dict[int, SavedModel]] = {
-            name: {version: load_version(folder, name, max_concurrent_calls)
-                   for version, folder in versions.items()}
-            for name, versions in found.items()}
-        self.labels = {name: _read_labels(next(iter(versions.values())).parent)
-                       for name, versions in found.items()}
-
-    def get(self, name: str, version: str | None, label: str | None = None) -> SavedModel:
-        versions = self.models.get(name)
-        if label is not None and versions:
-            if label != "latest" and label not in self.labels.get(name, {}):
-                raise RestError(404, f"Unrecognized servable version label: {label}")
-            version = str(self.labels[name].get(label, max(versions)))
-        if version is not None and not version.isdigit():
-            raise RestError(404, f"version must be an integer, got {version!r}")
-        if not versions or (version is not None and int(version) not in versions):
-            spec = f"Specific({name}, {version})" if version else f"Latest({name})"
-            raise RestError(404, f"Servable not found for request: {spec}")
-        return versions[int(version) if version is not None else max(versions)]
-
-    def describe(self) -> str:
-        return ", ".join(f"{name} (versions {', '.join(map(str, sorted(v)))})"
-                         for name, v in sorted(self.models.items()))
-
-
-def _read_labels(model_folder: Path) -> dict[str, int]:
-    """``version_labels.json`` of a model folder ({label: version}), or {}."""
-    path = model_folder / "version_labels.json"
-    if not path.is_file():
-        return {}
-    try:
-        labels = json.loads(path.read_text(encoding="utf-8"))
-        return {str(k): int(v) for k, v in labels.items()}
-    except (ValueError, TypeError, AttributeError) as error:
-        raise ModelError(f"{path}: expected {{\"label\": version, ...}}: {error}") from None
-
-
-class Handler(BaseHTTPRequestHandler):
+class Handler(RequestBody, BaseHTTPRequestHandler):
     # HTTP/1.1: keep-alive (no TCP handshake per request) and "Expect: 100-continue"
     # answered at once. An idle connection is closed after ``read_timeout`` seconds,
     # and at shutdown (ModelServer.server_close).
     protocol_version = "HTTP/1.1"
     server_version = "tagger-serving/0.1"
-    _body_pending = False
     busy = False
 
     def setup(self):
@@ -119,24 +78,6 @@ class Handler(BaseHTTPRequestHandler):
             self.server.track(self, False)
 
     # -- plumbing ---------------------------------------------------------------
-    def _discard_body(self, limit: int = 1 << 20) -> None:
-        """Read an unread request body (if at most ``limit``) so that closing the socket
-        does not reset the connection before the client reads our answer; a body left
-        unread means the connection cannot carry another request."""
-        if not self._body_pending:
-            return
-        self._body_pending = False
-        self.close_connection = True
-        length = self.headers.get("Content-Length", "") if self.headers else ""
-        if length.strip().isdigit() and int(length) <= limit:
-            left = int(length)
-            try:
-                self.connection.settimeout(1.0)
-                while left > 0 and (chunk := self.rfile.read1(min(left, 65536))):
-                    left -= len(chunk)
-            except OSError:
-                pass
-
     def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
         if status >= 400:
             self._discard_body()
@@ -152,62 +93,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-
-    def _read_body(self) -> bytes:
-        """The request body, within ``max_request_bytes`` and ``read_timeout``."""
-        limit = self.server.max_request_bytes
-        too_big = f"request body above the limit of {limit} bytes"
-        try:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                return self._read_chunked(limit, too_big)
-            lengths = set(self.headers.get_all("Content-Length") or [])
-            if not lengths:
-                self.close_connection = True
-                raise RestError(411, "Content-Length required")
-            if len(lengths) > 1 or not next(iter(lengths)).strip().isdigit():
-                self.close_connection = True
-                raise RestError(400, f"invalid Content-Length {', '.join(sorted(lengths))!r}")
-            length = int(next(iter(lengths)))
-            if length > limit:
-                self.close_connection = True  # the body stays unread
-                raise RestError(413, f"request body of {length} bytes is above the limit of "
-                                     f"{limit} bytes")
-            raw = self.rfile.read(length)
-            self._body_pending = False
-            if len(raw) < length:
-                self.close_connection = True
-                raise RestError(400, f"request body ended after {len(raw)} of the {length} "
-                                     "bytes its Content-Length announced")
-            return raw
-        except TimeoutError:
-            self._body_pending = False
-            self.close_connection = True
-            raise RestError(408, f"request body not received within "
-                                 f"{self.server.read_timeout:g} s") from None
-
-    def _read_chunked(self, limit: int, too_big: str) -> bytes:
-        parts, size = [], 0
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                chunk = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                raise RestError(400, "malformed chunked body") from None
-            if chunk == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                self._body_pending = False
-                return b"".join(parts)
-            size += chunk
-            if size > limit:
-                self.close_connection = True
-                raise RestError(413, too_big)
-            data = self.rfile.read(chunk + 2)
-            if len(data) < chunk + 2:
-                self.close_connection = True
-                raise RestError(400, "chunked body ended early")
-            parts.append(data[:chunk])
 
     def _route(self):
         match = _ROUTE.match(self.path.split("?", 1)[0])

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tagger.serving.http import ModelRepository, ModelServer
+from tagger.serving.http import ModelServer
+from tagger.serving.repository import ModelRepository
 from tagger.serving.rest import RequestLimits
 from tests.serving.fixtures import running
 

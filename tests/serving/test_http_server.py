@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tagger.serving.http import ModelRepository, ModelServer
+from tagger.serving.http import ModelServer
+from tagger.serving.repository import ModelRepository
 from tests.serving.fixtures import CLASSES, expected_label, expected_tagger_tags, running
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
