@@ -12,7 +12,9 @@ Modules: ``registry`` (DATASETS, load_dataset), ``conll`` / ``conllu`` /
 ``classification`` (release-file readers), ``schemes`` (IOB1/IOB2/BIOES),
 ``carve`` (dev splits), ``tokenizer`` (raw text, in-graph), ``features``
 (vocabularies, TokenFeatures), ``pipeline`` (tf.data), ``tfds_local`` /
-``tfds_source`` (TFDS builders and conversion), ``inspect`` (the CLI).
+``tfds_source`` (TFDS builders and conversion), ``vectors`` (pretrained word
+vectors for an embedding) and ``vector_sources`` (their streaming readers),
+``inspect`` (the CLI).
 
 Names from TensorFlow-backed modules are imported on first use, so reading
 files (and ``python -m tagger inspect``) does not import TensorFlow.
