@@ -46,8 +46,10 @@ DATASET_PRESETS: dict[str, dict] = {
     "conll2003": {"units": 100},
     "conll2003/ner": {"tag_scheme": "BIOES", "epochs": 30},
     # CoNLL-2000 chunking: BIOES, 30 epochs, the cosine schedule run to its end
-    # (patience 30): dev F1 95.32 +- 0.07 over 3 seeds against 94.64 (README).
-    "conll2000/chunk": {"tag_scheme": "BIOES", "epochs": 30, "patience": 30},
+    # (patience 30), two BiLSTM layers and weight averaging: dev F1 95.56 +- 0.14
+    # over 3 seeds, ahead of one layer without averaging (95.32) in every seed (README).
+    "conll2000/chunk": {"tag_scheme": "BIOES", "epochs": 30, "patience": 30, "layers": 2,
+                        "ema": 0.999},
     # WNUT-17: 3,394 training posts, so 106 steps an epoch at batch 32; longer
     # training with smaller batches lifts recall (dev F1 45.3 vs 42.4, README).
     "wnut17": {"units": 100, "epochs": 40, "batch_size": 16},
