@@ -21,7 +21,7 @@ def _calibrate_run(model, config: dict, dataset, data_dir: str, run_dir: Path) -
     from tagger.data.schemes import iob2_to_bioes
     from tagger.evaluation.calibration import calibrate, plot_reliability
 
-    loaded = load_dataset(config["dataset"], config["task"], data_dir, seed=config["seed"])
+    loaded = load_dataset(config["dataset"], config["task"], data_dir)
     dev = loaded.splits["dev"]
     if is_bioes(dataset.labels):  # gold tags in the scheme the model learned
         dev = [type(x)(x.tokens, tuple(iob2_to_bioes(x.tags))) for x in dev]

@@ -139,7 +139,7 @@ def train(config: TrainConfig, overwrite: bool = False):
     check_run_dir(config, overwrite)
     strategy = make_strategy(config.distribute)
     keras.utils.set_random_seed(config.seed)
-    loaded = load_dataset(config.dataset, config.task, config.data_dir, seed=config.seed)
+    loaded = load_dataset(config.dataset, config.task, config.data_dir)
     apply_tag_scheme(config, loaded)
     config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
     run_dir = prepare_run_dir(config, overwrite)
