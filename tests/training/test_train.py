@@ -252,11 +252,14 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
     assert again_metrics["calibration"]["ece"] == pytest.approx(calibration["ece"], abs=1e-6)
 
 
-def test_classifier_trains_and_exports(tmp_path):
+# attention: the pooling with weights of its own; last: the TREC preset's, where the
+# final RNN returns states instead of sequences.
+@pytest.mark.parametrize("pooling", ["attention", "last"])
+def test_classifier_trains_and_exports(pooling, tmp_path):
     synthetic.write_trec(tmp_path / "data")
     vectors = write_vectors(tmp_path / "vectors.txt.gz", dim=5, gzip_it=True)
     summary = run_train(tmp_path, "--task", "coarse", "--dataset", "trec", "--epochs", "3",
-                        "--pooling", "attention", "--name", "q", "--embeddings", str(vectors),
+                        "--pooling", pooling, "--name", "q", "--embeddings", str(vectors),
                         "--word-dim", "5", "--seed", "3")
     assert summary["dev"]["accuracy"] > 0.9, summary
     assert "macro_f1" in summary["dev"]
