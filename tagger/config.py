@@ -107,6 +107,9 @@ class TrainConfig:
     tag_scheme: str = _f("IOB2", "span tags the model learns (ner, chunk): IOB2 or BIOES; "
                                  "outputs are IOB2 either way")
     pooling: str = _f("max", "classifier pooling over BiRNN states")
+    train_on_fine_labels: bool = _f(False, "classifiers whose classes have finer labels (TREC "
+                                           "coarse): learn the fine labels; a class's "
+                                           "probability is the sum of its fine labels'")
     # optimization
     optimizer: str = _f("nadam", "optimizer")
     learning_rate: float = _f(2e-3, "peak learning rate")

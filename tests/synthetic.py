@@ -53,6 +53,7 @@ def write_trec(folder: Path, count: int = 300, seed: int = 0) -> Path:
     patterns = {
         "HUM:ind": ["Who", "is", "the", "{}", "of", "{}", "?"],
         "LOC:city": ["Where", "is", "{}", "located", "?"],
+        "LOC:other": ["Which", "place", "has", "{}", "?"],  # a class with two fine labels
         "NUM:count": ["How", "many", "{}", "are", "in", "{}", "?"],
     }
     target = folder / "trec"

@@ -14,7 +14,8 @@ ag_news     classify                (TFDS only)                  ag_news_subset
 =========== ======================= ============================ =====================
 
 TREC: ``coarse`` is TREC-6 (``HUM``), ``fine`` is TREC-50 (``HUM:ind``);
-``classify`` is accepted as a synonym of ``coarse``.
+``classify`` is accepted as a synonym of ``coarse``. A coarse classifier may
+learn from the fine labels (:func:`finer_task`, ``--train-on-fine-labels``).
 
 Where data comes from: ``data_dir`` (``--data-dir``), else the
 ``TAGGER_DATA_DIR`` environment variable, each a folder with one sub-folder
@@ -43,6 +44,10 @@ from tagger.data import carve as carving
 from tagger.data.errors import MissingDataError
 from tagger.data.examples import TextExample, count, labels_of
 from tagger.data.release import read_file
+
+# (dataset, task) -> the task whose labels refine it; a fine label's class is
+# what precedes its ":" (:func:`class_of_fine_label`).
+FINER_TASKS = {("trec", "coarse"): "fine"}
 
 # Every training run's dev split is this carve, so runs with different --seed
 # (weights, shuffling, dropout) are scored on the same items and their mean is a
@@ -210,13 +215,32 @@ def load_dataset(
     carve_dev_split(loaded, dev_fraction, seed)
     if read_task != task:
         loaded.splits = {
-            split: [TextExample(x.tokens, x.label.split(":")[0]) for x in items]
+            split: [TextExample(x.tokens, class_of_fine_label(x.label)) for x in items]
             for split, items in loaded.splits.items()
         }
     labels = {label for items in loaded.splits.values() for label in labels_of(items)}
     loaded.labels = tuple(sorted(labels))
     loaded.scheme = "IOB2" if task in ("ner", "chunk") else None
     return loaded
+
+
+def finer_task(name: str, task: str | None) -> str:
+    """The task whose labels refine ``task``'s on dataset ``name`` (TREC coarse: fine).
+
+    Raises:
+        ValueError: the task has no finer labels.
+    """
+    task = _get(name).resolve_task(task)
+    if (name, task) not in FINER_TASKS:
+        have = ", ".join(f"{n} {t}" for n, t in FINER_TASKS)
+        raise ValueError(f"--train-on-fine-labels: {name} {task} has no finer labels "
+                         f"(only {have})")
+    return FINER_TASKS[(name, task)]
+
+
+def class_of_fine_label(label: str) -> str:
+    """``"HUM:ind"`` -> ``"HUM"``: the class a fine label refines."""
+    return label.split(":", 1)[0]
 
 
 def carve_dev_split(loaded: LoadedDataset, fraction: float, seed: int) -> None:

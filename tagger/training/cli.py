@@ -35,13 +35,15 @@ def parse_args(argv, prog: str = "train.py"):
 def check_names(config) -> None:
     """Cell, dataset and task names, checked before anything is read or created."""
     from tagger.cells import CELLS
-    from tagger.data.registry import DATASETS
+    from tagger.data.registry import DATASETS, finer_task
 
     if config.cell not in CELLS:
         raise ValueError(f"--cell must be one of {sorted(CELLS)}, got {config.cell!r}")
     if config.dataset not in DATASETS:
         raise ValueError(f"--dataset must be one of {sorted(DATASETS)}, got {config.dataset!r}")
     DATASETS[config.dataset].resolve_task(config.task)
+    if config.train_on_fine_labels:
+        finer_task(config.dataset, config.task)
 
 
 def main(argv=None, prog: str = "train.py") -> int:

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from tagger.config import TrainConfig
 from tagger.data.pipeline import classification_dataset, tagging_dataset
-from tagger.data.registry import load_dataset
+from tagger.data.registry import class_of_fine_label, finer_task, load_dataset
 from tagger.diagnostics.callbacks import GradientNormLogger
 from tagger.evaluation.predict import Predictor
 from tagger.files import write_atomic
@@ -140,12 +140,19 @@ def train(config: TrainConfig, overwrite: bool = False):
     strategy = make_strategy(config.distribute)
     keras.utils.set_random_seed(config.seed)
     loaded = load_dataset(config.dataset, config.task, config.data_dir)
+    # the same items (same carve, same order) with their fine labels, to learn from
+    fine = load_dataset(config.dataset, finer_task(config.dataset, loaded.task),
+                        config.data_dir) if config.train_on_fine_labels else None
     apply_tag_scheme(config, loaded)
     config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
     run_dir = prepare_run_dir(config, overwrite)
     labels = list(loaded.labels)
+    train_items, train_labels, fine_labels = loaded.splits["train"], labels, None
+    if fine is not None:
+        train_items, train_labels = fine.splits["train"], list(fine.labels)
+        fine_labels = {label: class_of_fine_label(label) for label in train_labels}
     make = tagging_dataset if loaded.kind == "tagging" else classification_dataset
-    train_data = make(loaded.splits["train"], labels, config.batch_size, shuffle=True,
+    train_data = make(train_items, train_labels, config.batch_size, shuffle=True,
                       seed=config.seed, bucket=True)
     steps_per_epoch = int(train_data.cardinality())
     if steps_per_epoch < 0:  # unknown after bucketing: count once, so progress bars know
@@ -156,12 +163,14 @@ def train(config: TrainConfig, overwrite: bool = False):
         total_steps = min(total_steps, config.max_steps)
 
     with strategy.scope():
-        model = build_model(config, loaded, vocabulary, initial)
+        model = build_model(config, loaded, vocabulary, initial, fine_labels)
+        # what is fitted: the model itself, or its fine-label logits (same weights)
+        fitted = model.fine_label_model() if fine_labels else model
         loss = None
         if loaded.kind == "classification":
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        model.compile(optimizer=make_optimizer(config, total_steps), loss=loss)
-        model(tf.constant([["a"]]))  # build, so BackupAndRestore can load into it
+        fitted.compile(optimizer=make_optimizer(config, total_steps), loss=loss)
+        fitted(tf.constant([["a"]]))  # build, so BackupAndRestore can load into it
 
     predictor = Predictor(model, loaded.kind)
     selection = DevSelection(run_dir, predictor, loaded.splits["dev"], labels, loaded.task,
@@ -181,10 +190,10 @@ def train(config: TrainConfig, overwrite: bool = False):
     callbacks.append(Progress(steps_per_epoch, config.max_steps))
     started = time.time()
     # shuffle=False: the tf.data pipeline already shuffles with the seed.
-    history = model.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=0,
-                        shuffle=False)
+    history = fitted.fit(train_data, epochs=config.epochs, callbacks=callbacks, verbose=0,
+                         shuffle=False)
     seconds = time.time() - started
-    model.load_weights(selection.best_path)
+    fitted.load_weights(selection.best_path)
     state = dict(selection.state, train_seconds=round(seconds, 1),
                  epochs_run=len(history.epoch), embeddings=embedding_info)
     return model, loaded, run_dir, state, predictor, config

@@ -75,8 +75,11 @@ def prepare_words(config: TrainConfig, loaded):
     return dataclasses.replace(config, word_dim=vectors.dim), vocabulary, matrix, info
 
 
-def build_model(config: TrainConfig, loaded, vocabulary, initial=None):
-    """The task's model over ``vocabulary`` and its initial vectors (:func:`prepare_words`)."""
+def build_model(config: TrainConfig, loaded, vocabulary, initial=None, fine_labels=None):
+    """The task's model over ``vocabulary`` and its initial vectors (:func:`prepare_words`).
+
+    ``fine_labels``: ``{fine label: class}`` for a classifier that learns fine labels.
+    """
     train_tokens = [x.tokens for x in loaded.splits["train"]]
     features = TokenFeatures(
         vocabulary, build_char_vocab(train_tokens),
@@ -85,6 +88,6 @@ def build_model(config: TrainConfig, loaded, vocabulary, initial=None):
     features.casing_vocab_size = len(CASING_CLASSES)
     if loaded.kind == "tagging":
         return build_sequence_tagger(config, features, loaded.labels, loaded.scheme, initial)
-    return build_sentence_classifier(config, features, loaded.labels, initial)
+    return build_sentence_classifier(config, features, loaded.labels, initial, fine_labels)
 
 

@@ -136,6 +136,26 @@ def test_classifier_outputs_one_row_of_logits_per_sentence(pooling, tmp_path):
     np.testing.assert_allclose(keras.saving.load_model(path)(TOKENS), logits, atol=1e-6)
 
 
+def test_classifier_of_fine_labels_trains_the_fine_logits_and_answers_the_classes(tmp_path):
+    fine_labels = {"HUM:ind": "HUM", "LOC:city": "LOC", "LOC:other": "LOC", "NUM:date": "NUM"}
+    model = build_sentence_classifier(config(pooling="last", dropout=0.0, word_dropout=0.0),
+                                      features(), ["HUM", "LOC", "NUM"],
+                                      fine_labels=fine_labels)
+    fitted = model.fine_label_model()
+    assert {id(w) for w in fitted.weights} == {id(w) for w in model.weights}  # one network
+    fitted.compile(optimizer=keras.optimizers.Adam(0.05),
+                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    fitted.fit(TOKENS, np.array([2, 0]), epochs=30, verbose=0)  # LOC:other, HUM:ind
+    fine = keras.ops.convert_to_numpy(keras.ops.softmax(fitted(TOKENS)))
+    classes = keras.ops.convert_to_numpy(keras.ops.softmax(model(TOKENS)))
+    np.testing.assert_allclose(classes, np.stack([fine[:, 0], fine[:, 1] + fine[:, 2],
+                                                  fine[:, 3]], axis=1), atol=1e-6)
+    assert list(classes.argmax(axis=1)) == [1, 0]  # LOC, HUM: learned from fine labels
+    path = tmp_path / "classifier.keras"
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path)(TOKENS), model(TOKENS), atol=1e-6)
+
+
 @pytest.mark.parametrize("freeze, project", [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("kind", ["tagger", "classifier"])
 def test_pretrained_vectors_start_the_embedding_frozen_or_fine_tuned(kind, freeze, project,

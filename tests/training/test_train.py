@@ -253,14 +253,16 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
 
 
 # attention: the pooling with weights of its own; last: the TREC preset's, where the
-# final RNN returns states instead of sequences.
-@pytest.mark.parametrize("pooling", ["attention", "last"])
-def test_classifier_trains_and_exports(pooling, tmp_path):
+# final RNN returns states instead of sequences; fine: the coarse classes learned from
+# the fine labels (the TREC preset's too), summed in the graph.
+@pytest.mark.parametrize("pooling, fine", [("attention", False), ("last", False),
+                                           ("last", True)])
+def test_classifier_trains_and_exports(pooling, fine, tmp_path):
     synthetic.write_trec(tmp_path / "data")
     vectors = write_vectors(tmp_path / "vectors.txt.gz", dim=5, gzip_it=True)
     summary = run_train(tmp_path, "--task", "coarse", "--dataset", "trec", "--epochs", "3",
                         "--pooling", pooling, "--name", "q", "--embeddings", str(vectors),
-                        "--word-dim", "5", "--seed", "3")
+                        "--word-dim", "5", "--seed", "3", "--train-on-fine-labels", str(fine))
     assert summary["dev"]["accuracy"] > 0.9, summary
     assert "macro_f1" in summary["dev"]
     # --seed 3 changes weights and shuffling, not the dev carve: every run of
@@ -300,6 +302,14 @@ print(json.dumps({{"label": [b.decode() for b in out["label"].numpy()],
                         "--file", str(tmp_path / "data" / "trec" / "train_5500.label"))
     assert scored["examples"] == 300 and scored["accuracy"] > 0.9
     assert set(scored) == {"accuracy", "macro_f1", "examples"}
+    if fine:  # learned from fine labels, a coarse classifier all the same, exported again
+        assert model.get_layer("fine_logits").units == 4
+        assert json.loads((Path(summary["run_dir"]) / "config.json").read_text())[
+            "train_on_fine_labels"] is True
+        again = run_tagger("export", summary["run_dir"])
+        rescored = run_tagger("evaluate", again["export_dir"], "--dataset", "trec",
+                              "--file", str(tmp_path / "data" / "trec" / "train_5500.label"))
+        assert rescored == scored
 
 
 def test_bad_arguments_fail_before_anything_is_created(tmp_path):
@@ -312,7 +322,9 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                          (["--embeddings", str(tmp_path / "missing.txt")],
                           "missing.txt: not found"),
                          (["--cell", "lstmm"], "--cell must be one of"),
-                         (["--task", "pos", "--dataset", "wnut17"], "has no task 'pos'")):
+                         (["--task", "pos", "--dataset", "wnut17"], "has no task 'pos'"),
+                         (["--train-on-fine-labels", "true"],
+                          "conll2003 ner has no finer labels (only trec coarse)")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
