@@ -104,6 +104,11 @@ class TrainConfig:
     dropout: float = _f(0.5, "dropout on embeddings and between recurrent layers")
     recurrent_dropout: float = _f(0.0, "variational dropout on h_{t-1}")
     head: str = _f("crf", "tagger output layer: crf or softmax")
+    auxiliary_task: str = _f("none", "taggers: also learn another task's tags of the same "
+                                     "sentences from the same BiRNN states (e.g. xpos on "
+                                     "ud_english, chunk on conll2003), a softmax used only "
+                                     "in training; none: off")
+    auxiliary_weight: float = _f(1.0, "weight of the auxiliary task's loss")
     tag_scheme: str = _f("IOB2", "span tags the model learns (ner, chunk): IOB2 or BIOES; "
                                  "outputs are IOB2 either way")
     pooling: str = _f("max", "classifier pooling over BiRNN states")
@@ -140,6 +145,9 @@ class TrainConfig:
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ValueError(f"--{key.replace('_', '-')} must be >= 1. "
                                  f"Received: {getattr(self, key)!r}")
+        if self.auxiliary_weight < 0:
+            raise ValueError("--auxiliary-weight must be >= 0. "
+                             f"Received: {self.auxiliary_weight!r}")
         if self.embeddings_vocab < 0:
             raise ValueError("--embeddings-vocab must be >= 0. "
                              f"Received: {self.embeddings_vocab!r}")

@@ -6,7 +6,8 @@ strings) and derives its mask from ``tokens != ""``.
 
 - :func:`tagging_dataset` yields ``(tokens, tag_ids)``: ``tf.string [B, T]``
   padded with ``""`` and ``int32 [B, T]`` padded with 0 (0 is also the id of
-  the first tag; the mask tells them apart).
+  the first tag; the mask tells them apart); with an auxiliary task's tags,
+  ``int32 [B, T, 2]``: the tag ids and the auxiliary tag ids.
 - :func:`classification_dataset` yields ``(tokens, label_ids)``:
   ``tf.string [B, T]`` and ``int32 [B]``.
 
@@ -38,24 +39,39 @@ def tagging_dataset(
     deterministic: bool = True,
     repeat: bool = False,
     num_buckets: int = 16,
+    auxiliary: tuple[Sequence[TaggedSentence], Sequence[str]] | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``(tokens [B, T] string, tag_ids [B, T] int32)``; see module doc.
 
     ``num_buckets`` length buckets are cut at quantiles of the sentence lengths.
+    ``auxiliary``: ``(sentences, tag vocabulary)`` of another task over the same
+    tokens; the targets are then ``[B, T, 2]`` (tag ids, auxiliary tag ids).
     """
-    index = _vocab_index(tag_vocab, "tag")
-    try:
-        ids = [index[tag] for s in sentences for tag in s.tags]
-    except KeyError as err:
-        raise ValueError(f"tag {err.args[0]!r} is not in the tag vocabulary") from None
+    ids = _tag_ids(sentences, tag_vocab, "tag")
     lengths = [len(s.tokens) for s in sentences]
     tokens = tf.RaggedTensor.from_row_lengths(
         tf.constant([t for s in sentences for t in s.tokens] or [""][:0], tf.string), lengths
     )
+    target_shape = [None]
+    if auxiliary is not None:
+        aux_sentences, aux_vocab = auxiliary
+        if [s.tokens for s in aux_sentences] != [s.tokens for s in sentences]:
+            raise ValueError("the auxiliary task's sentences are not the same tokens")
+        ids = np.stack([ids, _tag_ids(aux_sentences, aux_vocab, "auxiliary tag")], axis=-1)
+        target_shape = [None, 2]
     tags = tf.RaggedTensor.from_row_lengths(tf.constant(ids, tf.int32), lengths)
     data = tf.data.Dataset.from_tensor_slices((tokens, tags))
     return _batch(data, lengths, batch_size, shuffle, seed, bucket and num_buckets, deterministic,
-                  repeat, padded_shapes=([None], [None]), padding_values=("", 0))
+                  repeat, padded_shapes=([None], target_shape), padding_values=("", 0))
+
+
+def _tag_ids(sentences: Sequence[TaggedSentence], vocab: Sequence[str], what: str) -> np.ndarray:
+    """Every tag of ``sentences`` in order, as ids of ``vocab`` (``int32 [tokens]``)."""
+    index = _vocab_index(vocab, what)
+    try:
+        return np.array([index[tag] for s in sentences for tag in s.tags], np.int32)
+    except KeyError as err:
+        raise ValueError(f"{what} {err.args[0]!r} is not in the {what} vocabulary") from None
 
 
 def classification_dataset(

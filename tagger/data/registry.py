@@ -5,7 +5,7 @@ name        tasks (first = default) local release files          TFDS
 =========== ======================= ============================ =====================
 conll2003   ner, pos, chunk         eng.train/testa/testb        conll2003
 conll2000   chunk, pos              train.txt, test.txt          (none)
-ud_english  pos (UPOS)              en_ewt-ud-{train,dev,test}   universal_dependencies/en_ewt
+ud_english  pos (UPOS), xpos (PTB)  en_ewt-ud-{train,dev,test}   universal_dependencies/en_ewt
 wnut17      ner                     wnut17train.conll, ...       (none)
 sst2        classify                train.tsv, dev.tsv           glue/sst2
 trec        coarse, fine            train_5500.label, TREC_10    trec
@@ -105,9 +105,9 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
           "conll2003", "CoNLL-2003 English NER (Reuters); PER LOC ORG MISC"),
     _spec("conll2000", "tagging", ["chunk", "pos"], {"train": "train.txt", "test": "test.txt"},
           None, "CoNLL-2000 chunking (WSJ)"),
-    _spec("ud_english", "tagging", ["pos"],
+    _spec("ud_english", "tagging", ["pos", "xpos"],
           {s: f"en_ewt-ud-{s}.conllu" for s in ("train", "dev", "test")},
-          "universal_dependencies/en_ewt", "UD English-EWT, UPOS tagging"),
+          "universal_dependencies/en_ewt", "UD English-EWT, UPOS (or XPOS: Penn Treebank) tagging"),
     _spec("wnut17", "tagging", ["ner"],
           {"train": "wnut17train.conll", "dev": "emerging.dev.conll",
            "test": "emerging.test.annotated"},
@@ -236,6 +236,23 @@ def finer_task(name: str, task: str | None) -> str:
         raise ValueError(f"--train-on-fine-labels: {name} {task} has no finer labels "
                          f"(only {have})")
     return FINER_TASKS[(name, task)]
+
+
+def check_auxiliary_task(name: str, task: str | None, auxiliary: str) -> None:
+    """``--auxiliary-task``: another tagging task of the same dataset (or ``none``).
+
+    Raises:
+        ValueError: naming what is wrong.
+    """
+    if auxiliary == "none":
+        return
+    spec = _get(name)
+    task = spec.resolve_task(task)
+    others = [t for t in spec.tasks if t != task]
+    if spec.kind != "tagging" or auxiliary not in others:
+        raise ValueError(f"--auxiliary-task must be another tagging task of {name} "
+                         f"({', '.join(others) if spec.kind == 'tagging' and others else 'none'}"
+                         f") or none. Received: {auxiliary!r}")
 
 
 def class_of_fine_label(label: str) -> str:

@@ -7,6 +7,8 @@ Architecture (Lample et al. 2016; Ma & Hovy 2016), from raw token strings::
                             └─ casing ─ Embedding ──────────────┘
       ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers ─ Dense(tags)
       ─ CRF (transitions, Viterbi) or softmax
+                                                  └ Dense(auxiliary tags), softmax
+                                                    (while training, --auxiliary-task)
 
 With ``TokenFeatures(distinct=True)`` (what training builds) the characters
 of each distinct token of a batch are encoded once.
@@ -33,8 +35,24 @@ class SequenceTagger(StringInputModel):
 
     Built by :func:`build_sequence_tagger`. Loss: mean negative CRF
     log-likelihood per sentence, or mean softmax cross-entropy per real token;
-    plus any regularization losses.
+    plus any regularization losses. A tagger built with an auxiliary task has
+    two outputs (emissions, auxiliary logits), targets ``[B, T, 2]`` (tags,
+    auxiliary tags) and adds ``auxiliary_weight`` × the softmax cross-entropy
+    of the auxiliary tags, in the main loss's units (summed per sentence
+    beside a CRF, per real token beside a softmax).
     """
+
+    auxiliary_weight = 1.0
+
+    @property
+    def has_auxiliary_task(self) -> bool:
+        return len(self.outputs) == 2
+
+    def without_auxiliary_task(self) -> SequenceTagger:
+        """The tagger alone (it shares every weight): what scores dev and is exported."""
+        if not self.has_auxiliary_task:
+            return self
+        return SequenceTagger(self.inputs, self.outputs[0], name="sequence_tagger")
 
     @property
     def crf(self) -> CRF | None:
@@ -46,14 +64,18 @@ class SequenceTagger(StringInputModel):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         mask = tf.not_equal(x, "")
         tags = ops.cast(y, "int32")
+        auxiliary = 0.0
+        if self.has_auxiliary_task:
+            y_pred, auxiliary_logits = y_pred
+            tags, auxiliary_tags = tags[..., 0], tags[..., 1]
+            # in the main loss's units: per sentence beside a CRF, else per token
+            auxiliary = self.auxiliary_weight * _cross_entropy(
+                auxiliary_tags, auxiliary_logits, mask, per_sentence=self.crf is not None)
         if self.crf is not None:
             loss = self.crf.crf_loss(y_pred, tags, mask)
         else:
-            per_token = keras.losses.sparse_categorical_crossentropy(
-                tags, ops.cast(y_pred, "float32"), from_logits=True
-            )
-            weights = ops.cast(mask, "float32")
-            loss = ops.sum(per_token * weights) / ops.maximum(ops.sum(weights), 1.0)
+            loss = _cross_entropy(tags, y_pred, mask)
+        loss = loss + auxiliary
         if self.losses:
             loss = loss + ops.cast(ops.sum(self.losses), loss.dtype)
         # Keras sums replica losses under tf.distribute: pre-divide, as its own losses do.
@@ -89,8 +111,18 @@ class SequenceTagger(StringInputModel):
         return tags, probabilities, probabilities
 
 
+def _cross_entropy(tags, logits, mask, per_sentence=False):
+    """Softmax cross-entropy of the real tokens of a batch, summed, divided by the
+    number of real tokens (or of sentences, ``per_sentence``)."""
+    per_token = keras.losses.sparse_categorical_crossentropy(
+        tags, ops.cast(logits, "float32"), from_logits=True)
+    weights = ops.cast(mask, "float32")
+    count = ops.cast(ops.shape(weights)[0], "float32") if per_sentence else ops.sum(weights)
+    return ops.sum(per_token * weights) / ops.maximum(count, 1.0)
+
+
 def build_sequence_tagger(config, features, tag_names, scheme=None,
-                          word_vectors=None) -> SequenceTagger:
+                          word_vectors=None, auxiliary_tags=None) -> SequenceTagger:
     """Builds the tagger described by ``config`` (a :class:`tagger.config.TrainConfig`).
 
     Args:
@@ -99,6 +131,10 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
         tag_names: the tag vocabulary; output index i is ``tag_names[i]``.
         scheme: ``"IOB2"``/``"BIOES"`` to constrain CRF transitions, or None.
         word_vectors: the initial word embedding (``[vocab, dim]``), or None.
+        auxiliary_tags: the tag vocabulary of an auxiliary task (another task's
+            tags of the same tokens, learned from the same BiRNN states), or
+            None; the model then also outputs its logits (see
+            :meth:`SequenceTagger.without_auxiliary_task`).
     """
     # --- layers
     encoders = [
@@ -127,7 +163,13 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
                         name="crf")(emissions, mask=mask)
 
     # --- model
-    return SequenceTagger(tokens, emissions, name="sequence_tagger")
+    if auxiliary_tags is None:
+        return SequenceTagger(tokens, emissions, name="sequence_tagger")
+    auxiliary_logits = keras.layers.Dense(len(auxiliary_tags), name="auxiliary_logits")(x)
+    model = SequenceTagger(tokens, [emissions, auxiliary_logits],
+                           name="sequence_tagger_with_auxiliary_task")
+    model.auxiliary_weight = config.auxiliary_weight
+    return model
 
 
 def rebuild_sequence_tagger(model, config, tag_names, scheme=None) -> SequenceTagger:

@@ -35,7 +35,7 @@ def parse_args(argv, prog: str = "train.py"):
 def check_names(config) -> None:
     """Cell, dataset and task names, checked before anything is read or created."""
     from tagger.cells import CELLS
-    from tagger.data.registry import DATASETS, finer_task
+    from tagger.data.registry import DATASETS, check_auxiliary_task, finer_task
 
     if config.cell not in CELLS:
         raise ValueError(f"--cell must be one of {sorted(CELLS)}, got {config.cell!r}")
@@ -44,6 +44,7 @@ def check_names(config) -> None:
     DATASETS[config.dataset].resolve_task(config.task)
     if config.train_on_fine_labels:
         finer_task(config.dataset, config.task)
+    check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
 
 
 def main(argv=None, prog: str = "train.py") -> int:

@@ -22,7 +22,12 @@ import tensorflow as tf
 
 from tagger.config import TrainConfig
 from tagger.data.pipeline import classification_dataset, tagging_dataset
-from tagger.data.registry import class_of_fine_label, finer_task, load_dataset
+from tagger.data.registry import (
+    check_auxiliary_task,
+    class_of_fine_label,
+    finer_task,
+    load_dataset,
+)
 from tagger.diagnostics.callbacks import GradientNormLogger
 from tagger.evaluation.predict import Predictor
 from tagger.files import write_atomic
@@ -143,6 +148,9 @@ def train(config: TrainConfig, overwrite: bool = False):
     # the same items (same carve, same order) with their fine labels, to learn from
     fine = load_dataset(config.dataset, finer_task(config.dataset, loaded.task),
                         config.data_dir) if config.train_on_fine_labels else None
+    check_auxiliary_task(config.dataset, loaded.task, config.auxiliary_task)
+    auxiliary = None if config.auxiliary_task == "none" else load_dataset(
+        config.dataset, config.auxiliary_task, config.data_dir)
     apply_tag_scheme(config, loaded)
     config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
     run_dir = prepare_run_dir(config, overwrite)
@@ -151,9 +159,13 @@ def train(config: TrainConfig, overwrite: bool = False):
     if fine is not None:
         train_items, train_labels = fine.splits["train"], list(fine.labels)
         fine_labels = {label: class_of_fine_label(label) for label in train_labels}
-    make = tagging_dataset if loaded.kind == "tagging" else classification_dataset
-    train_data = make(train_items, train_labels, config.batch_size, shuffle=True,
-                      seed=config.seed, bucket=True)
+    if loaded.kind == "tagging":
+        train_data = tagging_dataset(
+            train_items, train_labels, config.batch_size, shuffle=True, seed=config.seed,
+            auxiliary=auxiliary and (auxiliary.splits["train"], auxiliary.labels))
+    else:
+        train_data = classification_dataset(train_items, train_labels, config.batch_size,
+                                            shuffle=True, seed=config.seed)
     steps_per_epoch = int(train_data.cardinality())
     if steps_per_epoch < 0:  # unknown after bucketing: count once, so progress bars know
         steps_per_epoch = sum(1 for _ in train_data)
@@ -163,9 +175,13 @@ def train(config: TrainConfig, overwrite: bool = False):
         total_steps = min(total_steps, config.max_steps)
 
     with strategy.scope():
-        model = build_model(config, loaded, vocabulary, initial, fine_labels)
-        # what is fitted: the model itself, or its fine-label logits (same weights)
+        model = build_model(config, loaded, vocabulary, initial, fine_labels,
+                            auxiliary and auxiliary.labels)
+        # What is fitted: the model, with its auxiliary task's output, or up to its
+        # fine-label logits; what is scored and exported: the model alone (same weights).
         fitted = model.fine_label_model() if fine_labels else model
+        if auxiliary is not None:
+            model = model.without_auxiliary_task()
         loss = None
         if loaded.kind == "classification":
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

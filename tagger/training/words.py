@@ -75,10 +75,12 @@ def prepare_words(config: TrainConfig, loaded):
     return dataclasses.replace(config, word_dim=vectors.dim), vocabulary, matrix, info
 
 
-def build_model(config: TrainConfig, loaded, vocabulary, initial=None, fine_labels=None):
+def build_model(config: TrainConfig, loaded, vocabulary, initial=None, fine_labels=None,
+                auxiliary_tags=None):
     """The task's model over ``vocabulary`` and its initial vectors (:func:`prepare_words`).
 
-    ``fine_labels``: ``{fine label: class}`` for a classifier that learns fine labels.
+    ``fine_labels``: ``{fine label: class}`` for a classifier that learns fine labels;
+    ``auxiliary_tags``: the tag vocabulary of a tagger's auxiliary task.
     """
     train_tokens = [x.tokens for x in loaded.splits["train"]]
     features = TokenFeatures(
@@ -87,7 +89,8 @@ def build_model(config: TrainConfig, loaded, vocabulary, initial=None, fine_labe
         distinct=True, name="token_features")
     features.casing_vocab_size = len(CASING_CLASSES)
     if loaded.kind == "tagging":
-        return build_sequence_tagger(config, features, loaded.labels, loaded.scheme, initial)
+        return build_sequence_tagger(config, features, loaded.labels, loaded.scheme, initial,
+                                     auxiliary_tags)
     return build_sentence_classifier(config, features, loaded.labels, initial, fine_labels)
 
 
