@@ -57,6 +57,10 @@ def test_ud_english_counts(data_dir, capsys):
     assert (summary["splits"]["dev"]["sentences"], summary["splits"]["dev"]["tokens"]) == (
         2001, 25147)
     assert len(train["labels"]) == 17 and "_" not in train["labels"]
+    xpos, _ = inspect(capsys, "--dataset", "ud_english", "--task", "xpos", "--data-dir",
+                      str(data_dir))
+    assert xpos["splits"]["train"]["tokens"] == 204577  # the same words, other tags
+    assert {"NN", "NNP", "VBZ", "-LRB-"} <= set(xpos["splits"]["train"]["labels"])
 
 
 def test_wnut17_counts(data_dir, capsys):

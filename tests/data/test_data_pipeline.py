@@ -54,6 +54,28 @@ def test_tagging_batches_types_padding_and_coverage():
     assert Counter(seen) == Counter((s.tokens, s.tags) for s in data)  # each exactly once
 
 
+def test_auxiliary_tags_travel_with_their_tokens():
+    data = sentences()
+    rng = random.Random(5)
+    other = [TaggedSentence(s.tokens, tuple(rng.choice("PQRS") for _ in s.tokens))
+             for s in data]
+    ds = tagging_dataset(data, TAGS, batch_size=16, seed=0, auxiliary=(other, list("PQRS")))
+    assert ds.element_spec[1] == tf.TensorSpec([None, None, 2], tf.int32)
+    seen = []
+    for tokens, targets in ds:
+        for row_tokens, row in zip(tokens.numpy().tolist(), targets.numpy(), strict=True):
+            n = sum(t != b"" for t in row_tokens)
+            assert not row[n:].any()  # padding: 0 in both columns
+            seen.append((tuple(t.decode() for t in row_tokens[:n]),
+                         tuple(TAGS[y] for y in row[:n, 0]), tuple("PQRS"[y] for y in row[:n, 1])))
+    assert Counter(seen) == Counter((s.tokens, s.tags, o.tags)
+                                    for s, o in zip(data, other, strict=True))
+    with pytest.raises(ValueError, match="not the same tokens"):
+        tagging_dataset(data, TAGS, auxiliary=(other[1:], list("PQRS")))
+    with pytest.raises(ValueError, match="auxiliary tag 'S' is not in the auxiliary tag vocab"):
+        tagging_dataset(data, TAGS, auxiliary=(other, list("PQR")))
+
+
 def test_same_seed_same_batches_and_epochs_reshuffle():
     data = sentences()
     first = batches(tagging_dataset(data, TAGS, batch_size=8, seed=3))

@@ -143,6 +143,7 @@ def test_conllu_skips_ranges_and_empty_nodes(tmp_path):
     first = sentences[0]
     assert first.tokens == ("I", "do", "n't", "know", ".")
     assert first.upos == ("PRON", "AUX", "PART", "VERB", "PUNCT")
+    assert first.xpos == ("PRP", "VBP", "RB", "VB", ".")
     assert (first.sent_id, first.text, first.line) == ("s1", "I don't know.", 3)
     assert [line[0] for line in first.all_lines] == ["1", "2-3", "2", "3", "4", "4.1", "5"]
     assert sentences[1].tokens == ("Yes",) and sentences[1].text == "Yes"

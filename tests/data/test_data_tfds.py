@@ -88,6 +88,10 @@ def test_ud_builder_and_local_reader_agree(tmp_path):
     assert_same(via_tfds, load_dataset("ud_english", data_dir=tmp_path))
     first = [s for s in via_tfds["train"] if len(s.tokens) > 1][0]
     assert first.tokens == ("I", "do", "n't", "know", ".")  # no range, no empty node
+    xpos = splits_from_builder("ud_english", "xpos", builder)
+    assert_same(xpos, load_dataset("ud_english", "xpos", data_dir=tmp_path))
+    assert [s for s in xpos["train"] if len(s.tokens) > 1][0].tags == (
+        "PRP", "VBP", "RB", "VB", ".")
 
 
 def test_classification_conversions_use_tfds_feature_names(tmp_path):

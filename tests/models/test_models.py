@@ -136,6 +136,42 @@ def test_classifier_outputs_one_row_of_logits_per_sentence(pooling, tmp_path):
     np.testing.assert_allclose(keras.saving.load_model(path)(TOKENS), logits, atol=1e-6)
 
 
+@pytest.mark.parametrize("head", ["crf", "softmax"])
+def test_auxiliary_task_adds_its_loss_in_training_and_leaves_the_tagger_alone(head, tmp_path):
+    aux_tags = ["DT", "IN", "NNP", "."]
+    gold_aux = np.array([[2, 2, 2, 1, 2], [2, 3, 0, 0, 0]])
+    model = build_sequence_tagger(config(head=head, dropout=0.0, word_dropout=0.0,
+                                         auxiliary_weight=0.5),
+                                  features(), TAGS, "IOB2", auxiliary_tags=aux_tags)
+    tagger = model.without_auxiliary_task()
+    shared = {id(w) for w in tagger.weights}
+    assert [w.path for w in model.weights if id(w) not in shared] == [
+        "auxiliary_logits/kernel", "auxiliary_logits/bias"]  # all else is one network
+    emissions, aux_logits = model(TOKENS)
+    np.testing.assert_allclose(tagger(TOKENS), emissions, atol=1e-6)
+    # the loss: the tagger's own plus 0.5 x the auxiliary cross-entropy, in its units
+    mask = np.asarray(TOKENS != "")
+    logp = np.asarray(aux_logits, np.float64)
+    logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(logp, gold_aux[..., None], -1)[..., 0] * mask
+    aux = nll.sum() / (2 if head == "crf" else mask.sum())
+    both = np.stack([GOLD, gold_aux], axis=-1)
+    expected = float(tagger.compute_loss(TOKENS, GOLD, tagger(TOKENS))) + 0.5 * aux
+    assert float(model.compute_loss(TOKENS, both, model(TOKENS))) == pytest.approx(expected,
+                                                                                 rel=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    model.fit(TOKENS, both, epochs=40, verbose=0)
+    tags, _ = tagger.decode(TOKENS)
+    np.testing.assert_array_equal(np.asarray(tags) * mask, GOLD * mask)
+    aux_predicted = np.asarray(model(TOKENS)[1]).argmax(-1)
+    np.testing.assert_array_equal(aux_predicted * mask, gold_aux * mask)
+    path = tmp_path / "tagger.keras"  # what is saved and exported has no auxiliary layer
+    tagger.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert "auxiliary_logits" not in [layer.name for layer in reloaded.layers]
+    np.testing.assert_allclose(reloaded(TOKENS), tagger(TOKENS), atol=1e-5)
+
+
 def test_classifier_of_fine_labels_trains_the_fine_logits_and_answers_the_classes(tmp_path):
     fine_labels = {"HUM:ind": "HUM", "LOC:city": "LOC", "LOC:other": "LOC", "NUM:date": "NUM"}
     model = build_sentence_classifier(config(pooling="last", dropout=0.0, word_dropout=0.0),

@@ -324,12 +324,32 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                          (["--cell", "lstmm"], "--cell must be one of"),
                          (["--task", "pos", "--dataset", "wnut17"], "has no task 'pos'"),
                          (["--train-on-fine-labels", "true"],
-                          "conll2003 ner has no finer labels (only trec coarse)")):
+                          "conll2003 ner has no finer labels (only trec coarse)"),
+                         (["--auxiliary-task", "ner"], "--auxiliary-task must be another "
+                          "tagging task of conll2003 (pos, chunk) or none. Received: 'ner'")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
         assert where in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "runs").exists() and not (tmp_path / "models").exists()
+
+
+def test_auxiliary_task_trains_with_the_tagger_and_stays_out_of_the_export(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data")
+    vectors = write_vectors(tmp_path / "vectors.txt")
+    summary = run_train(tmp_path, "--epochs", "4", "--name", "aux", "--embeddings", str(vectors),
+                        "--word-dim", "6", "--auxiliary-task", "chunk")
+    assert summary["dev"]["f1"] > 0.8, summary
+    export_dir = Path(summary["export_dir"])
+    variables = run_isolated(f"""
+import json, tensorflow as tf
+m = tf.saved_model.load({str(export_dir)!r})
+print(json.dumps([v.name for v in m.variables]))
+""", tmp_path)
+    assert variables and not [name for name in variables if "auxiliary" in name]
+    scored = run_tagger("evaluate", str(export_dir), "--dataset", "conll2003",
+                        "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
+    assert scored["f1"] == pytest.approx(summary["dev"]["f1"], abs=1e-12)
 
 
 @pytest.mark.slow
