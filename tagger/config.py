@@ -62,8 +62,10 @@ DATASET_PRESETS: dict[str, dict] = {
     # last in 3 seeds of 5 (still learning). Peak 5e-3: dev 90.95 +- 0.71 over 5 seeds
     # on the seed-0 carve against 89.82 +- 0.63. The question type sits in its first
     # words, which the backward RNN's final state reads last: pooling "last" and the
-    # 25-epoch schedule run to its end give 91.69 +- 0.62, ahead in 4 seeds of 5 (README).
-    "trec/coarse": {"learning_rate": 5e-3, "pooling": "last", "epochs": 25, "patience": 25},
+    # 25-epoch schedule run to its end give 91.69 +- 0.62, ahead in 4 seeds of 5. Learning
+    # the 50 fine labels and summing them per class: 92.38 +- 0.62, ahead in 4 of 5 (README).
+    "trec/coarse": {"learning_rate": 5e-3, "pooling": "last", "epochs": 25, "patience": 25,
+                    "train_on_fine_labels": True},
 }
 
 
