@@ -114,6 +114,9 @@ class TrainConfig:
     tag_scheme: str = _f("IOB2", "span tags the model learns (ner, chunk): IOB2 or BIOES; "
                                  "outputs are IOB2 either way")
     pooling: str = _f("max", "classifier pooling over BiRNN states")
+    sentence_repeats: int = _f(1, "datasets of phrase rows (sst2): read each whole training "
+                                  "sentence N times an epoch, its phrases once (dev and test "
+                                  "are whole sentences)")
     train_on_fine_labels: bool = _f(False, "classifiers whose classes have finer labels (TREC "
                                            "coarse): learn the fine labels; a class's "
                                            "probability is the sum of its fine labels'")
@@ -143,7 +146,8 @@ class TrainConfig:
             if getattr(self, key) not in choices:
                 raise ValueError(f"--{key.replace('_', '-')} must be one of {choices}. "
                                  f"Received: {getattr(self, key)!r}")
-        for key in ("units", "layers", "word_dim", "batch_size", "epochs", "min_word_freq"):
+        for key in ("units", "layers", "word_dim", "batch_size", "epochs", "min_word_freq",
+                    "sentence_repeats"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ValueError(f"--{key.replace('_', '-')} must be >= 1. "
                                  f"Received: {getattr(self, key)!r}")

@@ -65,17 +65,8 @@ def carve_sst2_dev(
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
     rows = [tuple(r) for r in token_rows]
-    first: dict[tuple[str, ...], int] = {}
-    for i, row in enumerate(rows):
-        first.setdefault(row, i)
-    # Longest first: a row is a sentence unless a sentence seen before contains it.
-    inside: set[tuple[str, ...]] = set()
-    sentences: list[tuple[str, ...]] = []
-    for row in sorted(first, key=lambda r: (-len(r), first[r])):
-        if row not in inside:
-            sentences.append(row)
-            inside.update(_spans_in(row, first))
-    sentences.sort(key=first.__getitem__)  # file order, so the seed alone decides
+    first = _first_rows(rows)
+    sentences = [rows[i] for i in sentence_rows(rows)]  # file order: the seed alone decides
     dev_sentences = random.Random(seed).sample(sentences, round(len(sentences) * fraction))
     dev_rows = {first[s] for s in dev_sentences}
     near_dev: set[tuple[str, ...]] = set(dev_sentences)
@@ -90,6 +81,31 @@ def carve_sst2_dev(
         else:
             train.append(i)
     return SentenceCarve(train, dev, dropped, len(sentences))
+
+
+def sentence_rows(token_rows: Sequence[Sequence[str]]) -> list[int]:
+    """Indices of the rows that are whole sentences, in file order.
+
+    A whole sentence is a row that is no contiguous token span of a longer row;
+    of duplicate rows only the first counts.
+    """
+    rows = [tuple(r) for r in token_rows]
+    first = _first_rows(rows)
+    # Longest first: a row is a sentence unless a sentence seen before contains it.
+    inside: set[tuple[str, ...]] = set()
+    found: list[int] = []
+    for row in sorted(first, key=lambda r: (-len(r), first[r])):
+        if row not in inside:
+            found.append(first[row])
+            inside.update(_spans_in(row, first))
+    return sorted(found)
+
+
+def _first_rows(rows: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+    first: dict[tuple[str, ...], int] = {}
+    for i, row in enumerate(rows):
+        first.setdefault(row, i)
+    return first
 
 
 def _spans_in(row: tuple[str, ...], known: dict) -> list[tuple[str, ...]]:

@@ -45,6 +45,9 @@ from tagger.data.errors import MissingDataError
 from tagger.data.examples import TextExample, count, labels_of
 from tagger.data.release import read_file
 
+# Datasets whose training rows are phrases of sentences as well as the sentences.
+PHRASE_DATASETS = ("sst2",)
+
 # (dataset, task) -> the task whose labels refine it; a fine label's class is
 # what precedes its ":" (:func:`class_of_fine_label`).
 FINER_TASKS = {("trec", "coarse"): "fine"}
@@ -253,6 +256,26 @@ def check_auxiliary_task(name: str, task: str | None, auxiliary: str) -> None:
         raise ValueError(f"--auxiliary-task must be another tagging task of {name} "
                          f"({', '.join(others) if spec.kind == 'tagging' and others else 'none'}"
                          f") or none. Received: {auxiliary!r}")
+
+
+def check_sentence_repeats(name: str, repeats: int) -> None:
+    """Raises ValueError when ``repeats > 1`` for a dataset without phrase rows."""
+    if repeats > 1 and name not in PHRASE_DATASETS:
+        raise ValueError(f"--sentence-repeats: {name} has no phrase rows, every row is a "
+                         f"sentence (only {', '.join(PHRASE_DATASETS)} has them)")
+
+
+def repeat_sentences(name: str, train: list, repeats: int) -> list:
+    """``train`` with each whole sentence (no phrase) ``repeats`` times (``--sentence-repeats``).
+
+    Raises:
+        ValueError: ``repeats > 1`` for a dataset without phrase rows.
+    """
+    check_sentence_repeats(name, repeats)
+    if repeats == 1:
+        return train
+    sentences = [train[i] for i in carving.sentence_rows([x.tokens for x in train])]
+    return train + sentences * (repeats - 1)
 
 
 def class_of_fine_label(label: str) -> str:

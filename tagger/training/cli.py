@@ -35,7 +35,12 @@ def parse_args(argv, prog: str = "train.py"):
 def check_names(config) -> None:
     """Cell, dataset and task names, checked before anything is read or created."""
     from tagger.cells import CELLS
-    from tagger.data.registry import DATASETS, check_auxiliary_task, finer_task
+    from tagger.data.registry import (
+        DATASETS,
+        check_auxiliary_task,
+        check_sentence_repeats,
+        finer_task,
+    )
 
     if config.cell not in CELLS:
         raise ValueError(f"--cell must be one of {sorted(CELLS)}, got {config.cell!r}")
@@ -45,6 +50,7 @@ def check_names(config) -> None:
     if config.train_on_fine_labels:
         finer_task(config.dataset, config.task)
     check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
+    check_sentence_repeats(config.dataset, config.sentence_repeats)
 
 
 def main(argv=None, prog: str = "train.py") -> int:

@@ -27,6 +27,7 @@ from tagger.data.registry import (
     class_of_fine_label,
     finer_task,
     load_dataset,
+    repeat_sentences,
 )
 from tagger.diagnostics.callbacks import GradientNormLogger
 from tagger.evaluation.predict import Predictor
@@ -159,6 +160,7 @@ def train(config: TrainConfig, overwrite: bool = False):
     if fine is not None:
         train_items, train_labels = fine.splits["train"], list(fine.labels)
         fine_labels = {label: class_of_fine_label(label) for label in train_labels}
+    train_items = repeat_sentences(loaded.name, train_items, config.sentence_repeats)
     if loaded.kind == "tagging":
         train_data = tagging_dataset(
             train_items, train_labels, config.batch_size, shuffle=True, seed=config.seed,

@@ -2,10 +2,16 @@
 
 import pytest
 
-from tagger.data.carve import carve_dev, carve_sst2_dev
+from tagger.data.carve import carve_dev, carve_sst2_dev, sentence_rows
 from tagger.data.errors import DataFormatError, MissingDataError
 from tagger.data.examples import TaggedSentence, TextExample
-from tagger.data.registry import DATASETS, find_local_folder, load_dataset, read_release_file
+from tagger.data.registry import (
+    DATASETS,
+    find_local_folder,
+    load_dataset,
+    read_release_file,
+    repeat_sentences,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -137,6 +143,20 @@ def test_sst2_carve_keeps_phrases_of_a_sentence_together():
     for i in carve.train:  # no train row is (a span of) a dev sentence
         assert f" {' '.join(rows[i])} " not in f" {dev_text.replace(' | ', '  ')} "
     assert carve_sst2_dev(rows, 0.2, seed=0) == carve
+
+
+def test_whole_sentences_are_found_and_repeated_phrases_are_not():
+    rows = [("a", "fine", "film"), ("fine", "film"), ("film",), ("a", "dull", "one"),
+            ("dull",), ("a", "fine", "film"), ("so", "dull")]
+    # "so dull" is a sentence: no longer row contains it; the duplicate counts once
+    assert sentence_rows(rows) == [0, 3, 6]
+    train = [TextExample(tokens, str(len(tokens) % 2)) for tokens in rows]
+    repeated = repeat_sentences("sst2", train, 3)
+    assert repeated[:len(train)] == train
+    assert repeated[len(train):] == [train[0], train[3], train[6]] * 2
+    assert repeat_sentences("sst2", train, 1) is train
+    with pytest.raises(ValueError, match="trec has no phrase rows"):
+        repeat_sentences("trec", train, 2)
 
 
 def test_registry_contract():
