@@ -240,12 +240,23 @@ def load_config_file(path: str | Path) -> dict:
     return values
 
 
+def _registry_task(dataset: str, task: str) -> str:
+    """The task's own name, as presets are keyed (``classify`` on trec is ``coarse``)."""
+    from tagger.data.registry import DATASETS  # plain Python: no TensorFlow
+
+    try:
+        return DATASETS[dataset].resolve_task(task) if dataset in DATASETS else task
+    except ValueError:  # a task the dataset lacks: check_names reports it
+        return task
+
+
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     """Defaults, then the task's preset, then ``--config FILE``, then flags (last wins)."""
     from_file = load_config_file(args.config) if getattr(args, "config", None) else {}
     from_flags = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
     task = from_flags.get("task", from_file.get("task", TrainConfig.task))
     dataset = from_flags.get("dataset", from_file.get("dataset", TrainConfig.dataset))
+    task = _registry_task(dataset, task)
     return TrainConfig(**{**TASK_PRESETS.get(task, {}), **DATASET_PRESETS.get(dataset, {}),
                           **DATASET_PRESETS.get(f"{dataset}/{task}", {}),
                           **from_file, **from_flags})

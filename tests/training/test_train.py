@@ -119,6 +119,10 @@ def test_task_presets_sit_between_defaults_and_file_and_flags(tmp_path):
     # a dataset's preset applies after its task's
     assert resolve_config(parse_args(["--dataset", "conll2003", "--units", "7"])).units == 7
     assert resolve_config(parse_args(["--dataset", "trec"])).units == TrainConfig.units
+    # a task's other name gets the same preset (trec: classify is coarse)
+    trec = resolve_config(parse_args(["--dataset", "trec", "--task", "classify"]))
+    assert trec.train_on_fine_labels and trec.pooling == DATASET_PRESETS["trec/coarse"]["pooling"]
+    assert trec.task == "classify"
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
