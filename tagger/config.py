@@ -96,6 +96,8 @@ class TrainConfig:
     freeze_embeddings: bool = _f(False, "keep the word vectors fixed while training")
     project_embeddings: bool = _f(False, "a trainable linear map (identity at start) after the "
                                          "word vectors")
+    static_embeddings: bool = _f(False, "also feed a frozen copy of the pretrained vectors "
+                                        "beside the fine-tuned ones (two channels)")
     min_word_freq: int = _f(1, "words seen fewer times in training become OOV")
     lowercase: bool = _f(True, "lowercase words for the word embedding (casing is a feature)")
     word_dropout: float = _f(0.05, "probability of replacing a training word by OOV")

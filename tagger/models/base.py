@@ -52,7 +52,10 @@ def embed_words(config, features, word_ids, initial=None):
     ``initial`` (``float32 [vocab, dim]``, from pretrained vectors) starts the
     ``word_embedding`` table; ``config.freeze_embeddings`` keeps it fixed;
     ``config.project_embeddings`` adds ``x W`` with ``W`` starting at the
-    identity (a trainable map of a frozen space, e.g.).
+    identity (a trainable map of a frozen space, e.g.). ``config.static_embeddings``
+    concatenates a frozen copy of ``initial``: ``[E_tuned[w] ; E_0[w]]``, so words
+    that training moves keep their pretrained neighbours in view, and words it
+    never saw (their tuned row is still ``E_0[w]``) are read against both.
     """
     from tagger.config import DEFAULT_WORD_DIM
 
@@ -67,10 +70,15 @@ def embed_words(config, features, word_ids, initial=None):
                                        weights=initial, name="word_embedding")
     embedding.trainable = not config.freeze_embeddings
     # --- functional
-    x = embedding(word_dropout(word_ids))
+    dropped = word_dropout(word_ids)
+    x = embedding(dropped)
     if config.project_embeddings:
         x = keras.layers.Dense(dim, use_bias=False, kernel_initializer="identity",
                                name="word_projection")(x)
+    if config.static_embeddings and initial is not None:
+        static = keras.layers.Embedding(features.word_vocab_size, dim, weights=initial,
+                                        trainable=False, name="static_word_embedding")
+        x = keras.layers.Concatenate(name="word_channels")([x, static(dropped)])
     return x
 
 

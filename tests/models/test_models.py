@@ -192,15 +192,16 @@ def test_classifier_of_fine_labels_trains_the_fine_logits_and_answers_the_classe
     np.testing.assert_allclose(keras.saving.load_model(path)(TOKENS), model(TOKENS), atol=1e-6)
 
 
-@pytest.mark.parametrize("freeze, project", [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("freeze, project, static", [(False, False, False), (True, False, False),
+                                                     (True, True, False), (False, False, True)])
 @pytest.mark.parametrize("kind", ["tagger", "classifier"])
 def test_pretrained_vectors_start_the_embedding_frozen_or_fine_tuned(kind, freeze, project,
-                                                                      tmp_path):
+                                                                      static, tmp_path):
     layer = features(distinct=True)
     initial = np.random.default_rng(0).normal(size=(layer.word_vocab_size, 8))
     initial = initial.astype("float32")
     cfg = config(freeze_embeddings=freeze, project_embeddings=project, dropout=0.0,
-                 word_dropout=0.0)
+                 word_dropout=0.0, static_embeddings=static)
     if kind == "tagger":
         model = build_sequence_tagger(cfg, layer, TAGS, "IOB2", word_vectors=initial)
         data, loss = (TOKENS, GOLD), None
@@ -217,6 +218,12 @@ def test_pretrained_vectors_start_the_embedding_frozen_or_fine_tuned(kind, freez
     model.fit(tf.data.Dataset.from_tensors(data), epochs=3, verbose=0, shuffle=False)
     moved = not np.array_equal(embedding.get_weights()[0], initial)
     assert moved == (not freeze)
+    if static:  # the second channel keeps the vectors as they were
+        channel = model.get_layer("static_word_embedding")
+        np.testing.assert_array_equal(channel.get_weights()[0], initial)
+        assert not channel.trainable_weights
+        token_vectors = model.get_layer("token_vectors").output
+        assert token_vectors.shape[-1] == 16 + 4 + 8  # [tuned ; static] + chars + casing
     if project:
         assert not np.array_equal(model.get_layer("word_projection").get_weights()[0],
                                   np.eye(8, dtype="float32"))
@@ -225,3 +232,6 @@ def test_pretrained_vectors_start_the_embedding_frozen_or_fine_tuned(kind, freez
     reloaded = keras.saving.load_model(path)
     np.testing.assert_array_equal(reloaded.get_layer("word_embedding").get_weights()[0],
                                   embedding.get_weights()[0])
+    if static:
+        np.testing.assert_array_equal(
+            reloaded.get_layer("static_word_embedding").get_weights()[0], initial)

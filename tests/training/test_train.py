@@ -331,7 +331,9 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                           "conll2003 ner has no finer labels (only trec coarse)"),
                          (["--auxiliary-task", "ner"], "--auxiliary-task must be another "
                           "tagging task of conll2003 (pos, chunk) or none. Received: 'ner'"),
-                         (["--sentence-repeats", "2"], "conll2003 has no phrase rows")):
+                         (["--sentence-repeats", "2"], "conll2003 has no phrase rows"),
+                         (["--static-embeddings", "true", "--embeddings", "none"],
+                          "--static-embeddings adds a frozen copy")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
