@@ -77,6 +77,8 @@ def embeddings_note(info: dict | None) -> str:
     how = "frozen" if info.get("frozen") else "fine-tuned"
     if info.get("projection"):
         how += ", through a trainable projection"
+    if info.get("static"):
+        how += ", with a frozen copy beside them (two channels)"
     return (f"Word vectors: {info.get('description', info['source'])}; {info['dim']}-d, "
             f"{how}. Vocabulary {info['vocabulary']:,} words ({info['training_words']:,} "
             f"from training, the rest the most frequent words of the vectors), "

@@ -258,15 +258,18 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
 
 # attention: the pooling with weights of its own; last: the TREC preset's, where the
 # final RNN returns states instead of sequences; fine: the coarse classes learned from
-# the fine labels (the TREC preset's too), summed in the graph.
-@pytest.mark.parametrize("pooling, fine", [("attention", False), ("last", False),
-                                           ("last", True)])
-def test_classifier_trains_and_exports(pooling, fine, tmp_path):
+# the fine labels (the TREC preset's too), summed in the graph; static: a frozen copy
+# of the vectors beside the fine-tuned ones, both inside the SavedModel.
+@pytest.mark.parametrize("pooling, fine, static", [("attention", False, True),
+                                                   ("last", False, False),
+                                                   ("last", True, False)])
+def test_classifier_trains_and_exports(pooling, fine, static, tmp_path):
     synthetic.write_trec(tmp_path / "data")
     vectors = write_vectors(tmp_path / "vectors.txt.gz", dim=5, gzip_it=True)
     summary = run_train(tmp_path, "--task", "coarse", "--dataset", "trec", "--epochs", "3",
                         "--pooling", pooling, "--name", "q", "--embeddings", str(vectors),
-                        "--word-dim", "5", "--seed", "3", "--train-on-fine-labels", str(fine))
+                        "--word-dim", "5", "--seed", "3", "--train-on-fine-labels", str(fine),
+                        "--static-embeddings", str(static))
     assert summary["dev"]["accuracy"] > 0.9, summary
     assert "macro_f1" in summary["dev"]
     # --seed 3 changes weights and shuffling, not the dev carve: every run of
@@ -279,6 +282,8 @@ def test_classifier_trains_and_exports(pooling, fine, tmp_path):
     export_dir = Path(summary["export_dir"])
     labels = (export_dir / "assets" / "labels.txt").read_text().split()
     assert labels == ["HUM", "LOC", "NUM"]
+    card = (export_dir / "assets" / "MODEL_CARD.md").read_text()
+    assert ("with a frozen copy beside them" in card) == static
 
     # Reloaded without tagger, the SavedModel gives the Keras model's probabilities.
     questions = ["Where is Oslo located ?", "How many Acme are in Lima ?", "Who is the x ?"]
