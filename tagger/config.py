@@ -122,6 +122,9 @@ class TrainConfig:
     train_on_fine_labels: bool = _f(False, "classifiers whose classes have finer labels (TREC "
                                            "coarse): learn the fine labels; a class's "
                                            "probability is the sum of its fine labels'")
+    init_from: str | None = _f(None, "start from a trained run's weights (its folder or "
+                                     "model.keras): layers of the same name and shape, "
+                                     "embedding rows of the tokens both vocabularies share")
     # optimization
     optimizer: str = _f("nadam", "optimizer")
     learning_rate: float = _f(2e-3, "peak learning rate")

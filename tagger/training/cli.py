@@ -51,6 +51,10 @@ def check_names(config) -> None:
         finer_task(config.dataset, config.task)
     check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
     check_sentence_repeats(config.dataset, config.sentence_repeats)
+    if config.init_from:
+        from tagger.training.warm_start import source_model_path
+
+        source_model_path(config.init_from)
     if config.static_embeddings and (config.embeddings == "none" or config.freeze_embeddings):
         raise ValueError("--static-embeddings adds a frozen copy of pretrained vectors beside "
                          "fine-tuned ones: it needs --embeddings and --freeze-embeddings false")

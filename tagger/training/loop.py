@@ -34,6 +34,8 @@ from tagger.evaluation.predict import Predictor
 from tagger.files import write_atomic
 from tagger.training.callbacks import DevSelection, StopAfterSteps
 from tagger.training.progress import Progress
+from tagger.training.warm_start import describe as describe_warm_start
+from tagger.training.warm_start import warm_start
 from tagger.training.words import apply_tag_scheme, build_model, prepare_words
 
 
@@ -182,6 +184,9 @@ def train(config: TrainConfig, overwrite: bool = False):
         # What is fitted: the model, with its auxiliary task's output, or up to its
         # fine-label logits; what is scored and exported: the model alone (same weights).
         fitted = model.fine_label_model() if fine_labels else model
+        warm = warm_start(model, config.init_from, loaded.labels) if config.init_from else None
+        if warm:
+            print(describe_warm_start(warm), flush=True)
         if auxiliary is not None:
             model = model.without_auxiliary_task()
         loss = None
@@ -214,4 +219,6 @@ def train(config: TrainConfig, overwrite: bool = False):
     fitted.load_weights(selection.best_path)
     state = dict(selection.state, train_seconds=round(seconds, 1),
                  epochs_run=len(history.epoch), embeddings=embedding_info)
+    if warm:
+        state["init_from"] = warm
     return model, loaded, run_dir, state, predictor, config

@@ -337,6 +337,8 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                          (["--auxiliary-task", "ner"], "--auxiliary-task must be another "
                           "tagging task of conll2003 (pos, chunk) or none. Received: 'ner'"),
                          (["--sentence-repeats", "2"], "conll2003 has no phrase rows"),
+                         (["--init-from", str(tmp_path / "nowhere")],
+                          "nowhere: no model.keras there"),
                          (["--static-embeddings", "true", "--embeddings", "none"],
                           "--static-embeddings adds a frozen copy")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
@@ -344,6 +346,24 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
         assert done.returncode == 2, done.stderr[-2000:]
         assert where in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "runs").exists() and not (tmp_path / "models").exists()
+
+
+def test_a_run_starts_from_another_runs_weights(tmp_path):
+    synthetic.write_conll2003(tmp_path / "data")
+    vectors = write_vectors(tmp_path / "vectors.txt")
+    common = ("--embeddings", str(vectors), "--word-dim", "6")
+    source = run_train(tmp_path, "--epochs", "2", "--name", "entities", *common)
+    # another task (chunks: other tags), started from the entity tagger's encoder
+    summary = run_train(tmp_path, "--task", "chunk", "--epochs", "1", "--name", "chunks",
+                        "--init-from", source["run_dir"], *common)
+    metrics = json.loads((Path(summary["run_dir"]) / "report" / "metrics.json").read_text())
+    warm = metrics["init_from"]
+    assert warm["from"] == source["run_dir"]
+    assert {"birnn_0", "char_encoder", "casing_embedding"} <= set(warm["copied"])
+    assert {"emissions", "crf"} <= set(warm["fresh"])
+    assert warm["mapped"]["word_embedding/embeddings"] > 0
+    config = json.loads((Path(summary["run_dir"]) / "config.json").read_text())
+    assert config["init_from"] == source["run_dir"]
 
 
 def test_auxiliary_task_trains_with_the_tagger_and_stays_out_of_the_export(tmp_path):
