@@ -53,7 +53,11 @@ DATASET_PRESETS: dict[str, dict] = {
                         "ema": 0.999},
     # WNUT-17: 3,394 training posts, so 106 steps an epoch at batch 32; longer
     # training with smaller batches lifts recall (dev F1 45.3 vs 42.4, README).
-    "wnut17": {"units": 100, "epochs": 40, "batch_size": 16},
+    # Its entities are, by design, words training never saw: a frozen copy of the
+    # vectors beside the fine-tuned ones, BIOES and weight averaging give 47.06 over
+    # 3 seeds against 45.14, ahead in every seed (README).
+    "wnut17": {"units": 100, "epochs": 40, "batch_size": 16, "static_embeddings": True,
+               "tag_scheme": "BIOES", "ema": 0.999},
     # SST-2: most of the 59.5k training rows are phrases of the same 6.2k sentences,
     # so one epoch reads each sentence ~9 times; a schedule that decays over 4
     # epochs ends where the 15-epoch one peaked, without the decline (README).
@@ -97,7 +101,8 @@ class TrainConfig:
     project_embeddings: bool = _f(False, "a trainable linear map (identity at start) after the "
                                          "word vectors")
     static_embeddings: bool = _f(False, "also feed a frozen copy of the pretrained vectors "
-                                        "beside the fine-tuned ones (two channels)")
+                                        "beside the fine-tuned ones (two channels; only "
+                                        "with vectors that are fine-tuned)")
     min_word_freq: int = _f(1, "words seen fewer times in training become OOV")
     lowercase: bool = _f(True, "lowercase words for the word embedding (casing is a feature)")
     word_dropout: float = _f(0.05, "probability of replacing a training word by OOV")

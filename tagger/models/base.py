@@ -75,7 +75,7 @@ def embed_words(config, features, word_ids, initial=None):
     if config.project_embeddings:
         x = keras.layers.Dense(dim, use_bias=False, kernel_initializer="identity",
                                name="word_projection")(x)
-    if config.static_embeddings and initial is not None:
+    if config.static_embeddings and initial is not None and not config.freeze_embeddings:
         static = keras.layers.Embedding(features.word_vocab_size, dim, weights=initial,
                                         trainable=False, name="static_word_embedding")
         x = keras.layers.Concatenate(name="word_channels")([x, static(dropped)])

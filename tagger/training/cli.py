@@ -55,9 +55,6 @@ def check_names(config) -> None:
         from tagger.training.warm_start import source_model_path
 
         source_model_path(config.init_from)
-    if config.static_embeddings and (config.embeddings == "none" or config.freeze_embeddings):
-        raise ValueError("--static-embeddings adds a frozen copy of pretrained vectors beside "
-                         "fine-tuned ones: it needs --embeddings and --freeze-embeddings false")
 
 
 def main(argv=None, prog: str = "train.py") -> int:

@@ -65,7 +65,7 @@ def prepare_words(config: TrainConfig, loaded):
             "dim": vectors.dim, "rows_in_source": vectors.rows, "vocabulary": len(vocabulary),
             "training_words": len(known), "with_vector": len(found),
             "frozen": config.freeze_embeddings, "projection": config.project_embeddings,
-            "static": config.static_embeddings,
+            "static": config.static_embeddings and not config.freeze_embeddings,
             "coverage": {split: word_vectors.coverage((x.tokens for x in items), found,
                                                       normalize)
                          for split, items in loaded.splits.items() if split in ("train", "dev")}}

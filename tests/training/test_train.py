@@ -338,9 +338,7 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                           "tagging task of conll2003 (pos, chunk) or none. Received: 'ner'"),
                          (["--sentence-repeats", "2"], "conll2003 has no phrase rows"),
                          (["--init-from", str(tmp_path / "nowhere")],
-                          "nowhere: no model.keras there"),
-                         (["--static-embeddings", "true", "--embeddings", "none"],
-                          "--static-embeddings adds a frozen copy")):
+                          "nowhere: no model.keras there")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
