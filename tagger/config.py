@@ -129,7 +129,8 @@ class TrainConfig:
                                            "probability is the sum of its fine labels'")
     init_from: str | None = _f(None, "start from a trained run's weights (its folder or "
                                      "model.keras): layers of the same name and shape, "
-                                     "embedding rows of the tokens both vocabularies share")
+                                     "embedding rows of the tokens both vocabularies share "
+                                     "(default: none, a fresh start)")
     # optimization
     optimizer: str = _f("nadam", "optimizer")
     learning_rate: float = _f(2e-3, "peak learning rate")
