@@ -63,13 +63,6 @@ def _table_rows(weight_path: str, layer_name: str, words, chars):
     return None
 
 
-def token_features(model):
-    """The model's :class:`TokenFeatures` layer (the vocabularies its ids index)."""
-    from tagger.data.features import TokenFeatures
-
-    return next(layer for layer in model.layers if isinstance(layer, TokenFeatures))
-
-
 def source_labels(model_path: Path) -> list | None:
     """The labels the source run learned, from the ``dataset.json`` beside its model."""
     path = model_path.parent / "dataset.json"
@@ -90,7 +83,9 @@ def warm_start(model, init_from: str, labels) -> dict:
     path = source_model_path(init_from)
     source = keras.saving.load_model(path)
     same_labels = source_labels(path) == list(labels)
-    target_features, source_features = token_features(model), token_features(source)
+    # the vocabularies the two models' ids index
+    target_features = model.get_layer("token_features")
+    source_features = source.get_layer("token_features")
     words = row_map(target_features.vocabulary, source_features.vocabulary)
     chars = row_map(target_features.char_vocabulary, source_features.char_vocabulary)
     source_layers = {layer.name: layer for layer in source.layers}

@@ -13,7 +13,7 @@ from tagger.training.warm_start import copy_rows, row_map, source_model_path, wa
 
 
 def features(words, chars):
-    layer = TokenFeatures(words, chars, lowercase=True, distinct=True)
+    layer = TokenFeatures(words, chars, lowercase=True, distinct=True, name="token_features")
     layer.casing_vocab_size = len(CASING_CLASSES)
     return layer
 
