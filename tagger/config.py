@@ -131,6 +131,12 @@ class TrainConfig:
                                      "model.keras): layers of the same name and shape, "
                                      "embedding rows of the tokens both vocabularies share "
                                      "(default: none, a fresh start)")
+    init_label_map: str | None = _f(None, "with --init-from when the labels differ: the source "
+                                          "type each of this run's types starts from, "
+                                          "TYPE=SOURCE,... (e.g. person=PER,group=ORG); "
+                                          "the tag and CRF weights of those labels, and of "
+                                          "labels of the same name (O), are copied "
+                                          "(default: none, such layers start fresh)")
     # optimization
     optimizer: str = _f("nadam", "optimizer")
     learning_rate: float = _f(2e-3, "peak learning rate")

@@ -51,10 +51,19 @@ def check_names(config) -> None:
         finer_task(config.dataset, config.task)
     check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
     check_sentence_repeats(config.dataset, config.sentence_repeats)
+    if config.init_label_map and not config.init_from:
+        raise ValueError("--init-label-map needs --init-from (the run whose labels it maps)")
     if config.init_from:
-        from tagger.training.warm_start import source_model_path
+        from tagger.training.warm_start import (
+            check_label_map,
+            learned_labels,
+            parse_label_map,
+            source_model_path,
+        )
 
-        source_model_path(config.init_from)
+        path = source_model_path(config.init_from)
+        if config.init_label_map:
+            check_label_map(parse_label_map(config.init_label_map), learned_labels(path))
 
 
 def main(argv=None, prog: str = "train.py") -> int:

@@ -35,7 +35,7 @@ from tagger.files import write_atomic
 from tagger.training.callbacks import DevSelection, StopAfterSteps
 from tagger.training.progress import Progress
 from tagger.training.warm_start import describe as describe_warm_start
-from tagger.training.warm_start import warm_start
+from tagger.training.warm_start import parse_label_map, warm_start
 from tagger.training.words import apply_tag_scheme, build_model, prepare_words
 
 
@@ -184,7 +184,9 @@ def train(config: TrainConfig, overwrite: bool = False):
         # What is fitted: the model, with its auxiliary task's output, or up to its
         # fine-label logits; what is scored and exported: the model alone (same weights).
         fitted = model.fine_label_model() if fine_labels else model
-        warm = warm_start(model, config.init_from, loaded.labels) if config.init_from else None
+        label_types = parse_label_map(config.init_label_map) if config.init_label_map else None
+        warm = (warm_start(model, config.init_from, loaded.labels, label_types)
+                if config.init_from else None)
         if warm:
             print(describe_warm_start(warm), flush=True)
         if auxiliary is not None:

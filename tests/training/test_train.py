@@ -338,7 +338,9 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                           "tagging task of conll2003 (pos, chunk) or none. Received: 'ner'"),
                          (["--sentence-repeats", "2"], "conll2003 has no phrase rows"),
                          (["--init-from", str(tmp_path / "nowhere")],
-                          "nowhere: no model.keras there")):
+                          "nowhere: no model.keras there"),
+                         (["--init-label-map", "person=PER"],
+                          "--init-label-map needs --init-from")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
@@ -362,6 +364,25 @@ def test_a_run_starts_from_another_runs_weights(tmp_path):
     assert warm["mapped"]["word_embedding/embeddings"] > 0
     config = json.loads((Path(summary["run_dir"]) / "config.json").read_text())
     assert config["init_from"] == source["run_dir"]
+    # the chunk tagger's noun phrases start from the entity tagger's people
+    mapped = run_train(tmp_path, "--task", "chunk", "--epochs", "1", "--name", "mapped",
+                       "--init-from", source["run_dir"], "--init-label-map", "NP=PER", *common)
+    warm = json.loads((Path(mapped["run_dir"]) / "report" / "metrics.json").read_text())[
+        "init_from"]
+    learned, labels = (json.loads((Path(run["run_dir"]) / "dataset.json").read_text())["labels"]
+                       for run in (source, mapped))
+    starts = [label.replace("NP", "PER") for label in labels]  # B-NP from B-PER, O from O
+    found = sum(start in learned for start in starts)
+    assert "O" in labels and "B-NP" in labels and "B-PER" in learned
+    assert warm["labels"] == {"emissions": found, "crf": found}
+    done = subprocess.run(train_command(tmp_path, "--task", "chunk", "--name", "unmapped",
+                                        "--init-from", source["run_dir"],
+                                        "--init-label-map", "NP=PERSON", *common),
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "the source run has no label type ['PERSON']" in done.stderr
+    assert not (tmp_path / "runs" / "unmapped").exists()
 
 
 def test_auxiliary_task_trains_with_the_tagger_and_stays_out_of_the_export(tmp_path):

@@ -9,7 +9,16 @@ import pytest
 from tagger.config import TrainConfig
 from tagger.data.features import CASING_CLASSES, TokenFeatures
 from tagger.models import build_sequence_tagger
-from tagger.training.warm_start import copy_rows, row_map, source_model_path, warm_start
+from tagger.training.warm_start import (
+    check_label_map,
+    copy_labels,
+    copy_rows,
+    label_map,
+    parse_label_map,
+    row_map,
+    source_model_path,
+    warm_start,
+)
 
 
 def features(words, chars):
@@ -99,3 +108,77 @@ def test_label_layers_are_copied_only_for_the_same_labels(tmp_path):
 def test_a_missing_source_fails_with_its_path(tmp_path):
     with pytest.raises(ValueError, match="--init-from .*nowhere: no model.keras there"):
         source_model_path(str(tmp_path / "nowhere"))
+
+
+def test_label_map_pairs_span_prefixes_and_same_names():
+    types = parse_label_map("person=PER, group=ORG,corporation=ORG")
+    assert types == {"person": "PER", "group": "ORG", "corporation": "ORG"}
+    source = ["B-LOC", "B-PER", "E-PER", "O", "S-ORG"]
+    target = ["B-person", "E-person", "O", "S-group", "S-corporation", "B-product", "B-LOC"]
+    # two types may start from one; unmapped types find their own name or nothing
+    assert label_map(target, source, types).tolist() == [1, 2, 3, 4, 4, -1, 0]
+    assert label_map(["positive", "negative"], ["pos", "neg"],
+                     {"positive": "pos"}).tolist() == [0, -1]
+
+
+@pytest.mark.parametrize("text", ["person", "person=", "=PER", "person=PER,,", "a=B,a=C"])
+def test_a_malformed_label_map_fails_with_the_entry(text):
+    with pytest.raises(ValueError, match="--init-label-map: "):
+        parse_label_map(text)
+
+
+def test_a_label_map_naming_an_unknown_type_fails_with_the_known_ones():
+    source, target = ["B-PER", "I-PER", "O"], ["B-person", "O"]
+    check_label_map({"person": "PER"}, source, target)
+    with pytest.raises(ValueError, match=r"the source run has no label type \['ORG'\]; "
+                                         r"it has \['O', 'PER'\]"):
+        check_label_map({"person": "ORG"}, source)
+    with pytest.raises(ValueError, match=r"this run has no label type \['human'\]"):
+        check_label_map({"human": "PER"}, source, target)
+
+
+def test_copy_labels_against_a_loop():
+    rng = np.random.default_rng(0)
+    labels = np.array([2, -1, 0, 2])
+    square, target = rng.normal(size=(3, 3)), rng.normal(size=(4, 4))
+    out = copy_labels(target, square, labels, axes=(0, 1))
+    for i in range(4):
+        for j in range(4):
+            mapped = labels[i] >= 0 and labels[j] >= 0
+            assert out[i, j] == (square[labels[i], labels[j]] if mapped else target[i, j])
+    kernel, columns = rng.normal(size=(5, 3)), rng.normal(size=(5, 4))
+    out = copy_labels(columns, kernel, labels, axes=(1,))
+    for j in range(4):
+        np.testing.assert_array_equal(out[:, j], kernel[:, labels[j]] if labels[j] >= 0
+                                      else columns[:, j])
+    with pytest.raises(ValueError, match="do not fit"):
+        copy_labels(rng.normal(size=(6, 4)), kernel, labels, axes=(1,))
+
+
+def test_mapped_labels_start_from_the_source_labels_weights(tmp_path):
+    source_tags = ["B-PER", "B-LOC", "O"]
+    source = tagger(["oslo", "anna"], list("oslan"), source_tags, 0)
+    source.save(tmp_path / "model.keras")
+    (tmp_path / "dataset.json").write_text('{"labels": ["B-PER", "B-LOC", "O"]}')
+    tags = ["B-person", "I-person", "B-location", "O"]
+    target = tagger(["oslo"], list("osl"), tags, 1)
+    before = {layer: target.get_layer(layer).get_weights() for layer in ("emissions", "crf")}
+    summary = warm_start(target, str(tmp_path), tags, {"person": "PER", "location": "LOC"})
+    assert summary["labels"] == {"emissions": 3, "crf": 3}  # I-person has no source tag
+    rows = [0, -1, 1, 2]
+    kernel, bias = target.get_layer("emissions").get_weights()
+    source_kernel, source_bias = source.get_layer("emissions").get_weights()
+    for i, j in enumerate(rows):
+        expected = (source_kernel[:, j], source_bias[j]) if j >= 0 else (
+            before["emissions"][0][:, i], before["emissions"][1][i])
+        np.testing.assert_array_equal(kernel[:, i], expected[0])
+        assert bias[i] == expected[1]
+    transitions = target.get_layer("crf").get_weights()[0]
+    source_transitions = source.get_layer("crf").get_weights()[0]
+    assert transitions[0, 2] == source_transitions[0, 1]  # B-person -> B-location
+    assert transitions[3, 0] == source_transitions[2, 0]  # O -> B-person
+    assert transitions[1, 0] == before["crf"][0][1, 0]  # from I-person: its own start
+    assert "emissions" not in summary["fresh"] and "crf" not in summary["fresh"]
+    with pytest.raises(ValueError, match=r"this run has no label type \['human'\]"):
+        warm_start(tagger(["oslo"], list("osl"), tags, 1), str(tmp_path), tags,
+                   {"human": "PER"})
