@@ -59,9 +59,11 @@ DATASET_PRESETS: dict[str, dict] = {
     "wnut17": {"units": 100, "epochs": 40, "batch_size": 16, "static_embeddings": True,
                "tag_scheme": "BIOES", "ema": 0.999},
     # SST-2: most of the 59.5k training rows are phrases of the same 6.2k sentences,
-    # so one epoch reads each sentence ~9 times; a schedule that decays over 4
-    # epochs ends where the 15-epoch one peaked, without the decline (README).
-    "sst2": {"epochs": 4, "batch_size": 64},
+    # so one epoch reads each sentence ~9 times; a schedule that decays over a few
+    # epochs ends where the 15-epoch one peaked, without the decline. Lighter dropout
+    # (0.3), more word dropout (0.2) and 6 epochs: dev 86.40 +- 0.39 over 5 seeds
+    # against 85.38 +- 0.42 for 4 epochs at 0.5 / 0.05, ahead in every seed (README).
+    "sst2": {"epochs": 6, "batch_size": 64, "dropout": 0.3, "word_dropout": 0.2},
     # TREC coarse: 5,452 questions, 154 steps an epoch; at 2e-3 the best epoch was the
     # last in 3 seeds of 5 (still learning). Peak 5e-3: dev 90.95 +- 0.71 over 5 seeds
     # on the seed-0 carve against 89.82 +- 0.63. The question type sits in its first
