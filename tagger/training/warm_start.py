@@ -184,11 +184,10 @@ def warm_start(model, init_from: str, labels, label_types: dict[str, str] | None
 
     path = source_model_path(init_from)
     source = keras.saving.load_model(path)
-    learned = source_labels(path)
+    learned = source_labels(path) if label_types is None else learned_labels(path)
     same_labels = learned == list(labels)
     mapped_labels = None
     if label_types is not None and not same_labels:
-        learned = learned_labels(path)
         check_label_map(label_types, learned, labels)
         mapped_labels = label_map(labels, learned, label_types)
     # the vocabularies the two models' ids index
