@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.data.schemes import split_tag
+
 # embedding tables indexed by the ids of TokenFeatures' word or character vocabulary
 WORD_TABLES = ("word_embedding", "static_word_embedding")
 CHAR_TABLES = ("char_embedding",)
@@ -35,7 +37,6 @@ LABEL_LAYERS = ("emissions", "crf", "logits", "fine_logits", "auxiliary_logits")
 # the layers indexed by the run's own labels (not fine or auxiliary ones), which a
 # label map can carry over; in the CRF every axis is a label axis, elsewhere the last
 MAPPED_LABEL_LAYERS = ("emissions", "crf", "logits")
-SPAN_PREFIXES = ("B", "I", "E", "S", "L", "U")
 
 
 def source_model_path(init_from: str) -> Path:
@@ -104,9 +105,12 @@ def parse_label_map(text: str) -> dict[str, str]:
 
 
 def label_type(label: str) -> tuple[str, str]:
-    """``("B-", "person")`` for a span tag, ``("", label)`` for any other label."""
-    prefix, sep, kind = label.partition("-")
-    return (prefix + sep, kind) if sep and prefix in SPAN_PREFIXES else ("", label)
+    """``("B-", "person")`` for a span tag, ``("", label)`` for ``O`` or a class label."""
+    try:
+        prefix, kind = split_tag(label)
+    except ValueError:  # not a span tag: a class label
+        return "", label
+    return ("", label) if prefix == "O" else (prefix + "-", kind)
 
 
 def check_label_map(types: dict[str, str], source_labels, target_labels=None) -> None:
