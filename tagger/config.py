@@ -148,6 +148,9 @@ class TrainConfig:
     ema: float = _f(0.0, "momentum of an exponential moving average of the weights, updated "
                          "every step (e.g. 0.999); dev selection, evaluation and export then "
                          "use the averaged weights (0: off)")
+    adversarial: float = _f(0.0, "adversarial training: each step also learns from the batch "
+                                 "with its token vectors moved against the model, by about "
+                                 "this L2 norm per token (0: off; costs a second pass)")
     batch_size: int = _f(32, "sentences per batch")
     epochs: int = _f(15, "maximum epochs")
     patience: int = _f(6, "stop after this many epochs without dev improvement")
@@ -173,6 +176,8 @@ class TrainConfig:
         if self.auxiliary_weight < 0:
             raise ValueError("--auxiliary-weight must be >= 0. "
                              f"Received: {self.auxiliary_weight!r}")
+        if self.adversarial < 0:
+            raise ValueError(f"--adversarial must be >= 0. Received: {self.adversarial!r}")
         if self.embeddings_vocab < 0:
             raise ValueError("--embeddings-vocab must be >= 0. "
                              f"Received: {self.embeddings_vocab!r}")

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras import ops
 
+from tagger.layers.adversarial import AdversarialPerturbation, add_gradients
 from tagger.layers.token_encoders import CharEncoder, WordDropout
 
 
@@ -23,13 +24,55 @@ class StringInputModel(keras.Model):
       with ``strategy.reduce("MEAN", v, axis=0)``, which fails on scalars
       (tensorflow/tensorflow#72388): we hand it shape ``[1]`` logs, which that
       reduction turns back into scalars.
+
+    A model with an ``adversarial_perturbation`` layer (``--adversarial``)
+    trains with :meth:`adversarial_train_step` instead of Keras' step.
     """
 
     def train_step(self, data):
-        logs = super().train_step(data)
+        try:
+            perturbation = self.get_layer("adversarial_perturbation")
+        except ValueError:
+            logs = super().train_step(data)
+        else:
+            logs = self.adversarial_train_step(data, perturbation)
         if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
             logs = {key: tf.reshape(value, [1]) for key, value in logs.items()}
         return logs
+
+    def adversarial_train_step(self, data, perturbation):
+        """Keras' train step with a second, adversarial pass (``tagger.layers.adversarial``).
+
+        Pass 1 gives the clean loss, its gradients and ``dL/dv`` at the token
+        vectors ``v``; pass 2 the loss at ``v + r``; the optimizer applies the sum
+        of both passes' gradients. The logged loss and metrics are the clean pass's.
+        """
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        weights = self.trainable_weights
+        probe = {}
+        perturbation.set_probe(probe)
+        try:
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                          training=True)
+                replicas = tf.distribute.get_strategy().num_replicas_in_sync
+                self._loss_tracker.update_state(loss * replicas, sample_weight=tf.shape(x)[0])
+                loss = self.optimizer.scale_loss(loss)
+            *gradients, inputs_gradient = tape.gradient(loss, [*weights, probe["inputs"]])
+            probe["perturbation"] = perturbation.perturbation(inputs_gradient,
+                                                              tf.not_equal(x, ""))
+            with tf.GradientTape() as tape:
+                adversarial_pred = self(x, training=True)
+                adversarial_loss = self.optimizer.scale_loss(self._compute_loss(
+                    x=x, y=y, y_pred=adversarial_pred, sample_weight=sample_weight,
+                    training=True))
+            adversarial_gradients = tape.gradient(adversarial_loss, weights)
+        finally:
+            perturbation.set_probe(None)
+        self.optimizer.apply_gradients(zip(
+            [add_gradients(a, b) for a, b in zip(gradients, adversarial_gradients)], weights))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         strategy = getattr(self, "_distribute_strategy", None)
@@ -104,4 +147,7 @@ def token_vectors(config, features, feats, word_vectors=None):
         casing = keras.layers.Embedding(features.casing_vocab_size, config.casing_dim,
                                         name="casing_embedding")
         parts.append(casing(feats["casing"]))
-    return keras.layers.Concatenate(name="token_vectors")(parts) if len(parts) > 1 else parts[0]
+    x = keras.layers.Concatenate(name="token_vectors")(parts) if len(parts) > 1 else parts[0]
+    if config.adversarial > 0:  # marks the vectors that adversarial training perturbs
+        x = AdversarialPerturbation(config.adversarial, name="adversarial_perturbation")(x)
+    return x

@@ -239,3 +239,51 @@ def test_pretrained_vectors_start_the_embedding_frozen_or_fine_tuned(kind, freez
     if static and not freeze:
         np.testing.assert_array_equal(
             reloaded.get_layer("static_word_embedding").get_weights()[0], initial)
+
+
+@pytest.mark.parametrize("kind", ["tagger", "classifier"])
+def test_adversarial_step_adds_the_gradients_at_the_perturbed_token_vectors(kind):
+    """One ``fit`` step with SGD(1) against an eager reference: the clean gradients
+    plus those of the loss at ``v + r``, ``r`` computed in NumPy from ``dL/dv``."""
+    keras.utils.set_random_seed(1)
+    cfg = config(adversarial=0.3, dropout=0.0, word_dropout=0.0)
+    if kind == "tagger":
+        model, gold = build_sequence_tagger(cfg, features(), TAGS, "IOB2"), tf.constant(GOLD)
+    else:
+        model = build_sentence_classifier(cfg, features(), ["HUM", "LOC", "NUM"])
+        gold = tf.constant([1, 0])
+    model.compile(optimizer=keras.optimizers.SGD(1.0),
+                  loss=None if kind == "tagger" else
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model(TOKENS)
+    weights = model.trainable_weights
+    before = [w.numpy() for w in weights]
+    layer = model.get_layer("adversarial_perturbation")
+
+    def loss_of(outputs):
+        return (model.compute_loss(TOKENS, gold, outputs) if kind == "tagger" else
+                tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+                    gold, outputs, from_logits=True)))
+
+    probe_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+    with tf.GradientTape() as tape:
+        vectors, outputs = probe_model(TOKENS, training=True)
+        clean = loss_of(outputs)
+    *clean_grads, vector_grad = tape.gradient(clean, [*weights, vectors])
+    mask = np.asarray(TOKENS != "")
+    g = np.asarray(vector_grad) * mask[:, :, None]
+    norms = np.sqrt((g ** 2).sum(axis=(1, 2), keepdims=True))
+    r = 0.3 * np.sqrt(mask.sum(1))[:, None, None] * g / norms
+    layer.set_probe({"perturbation": tf.constant(r, "float32")})
+    with tf.GradientTape() as tape:
+        perturbed = loss_of(model(TOKENS, training=True))
+    adversarial_grads = tape.gradient(perturbed, weights)
+    layer.set_probe(None)
+    assert float(perturbed) > float(clean)  # r points uphill
+
+    model.fit(tf.data.Dataset.from_tensors((TOKENS, gold)), epochs=1, verbose=0, shuffle=False)
+    for w, start, a, b in zip(weights, before, clean_grads, adversarial_grads, strict=True):
+        step = sum(np.asarray(tf.convert_to_tensor(grad)) for grad in (a, b) if grad is not None)
+        np.testing.assert_allclose(w.numpy(), start - step, rtol=1e-4, atol=1e-5,
+                                   err_msg=w.path)
+    np.testing.assert_array_equal(model(TOKENS), probe_model(TOKENS)[1])  # identity again

@@ -153,7 +153,8 @@ def test_tagger_trains_reports_and_exports(tmp_path):
     synthetic.write_conll2003(tmp_path / "data")
     vectors = write_vectors(tmp_path / "vectors.txt")
     summary = run_train(tmp_path, "--epochs", "4", "--name", "tiny", "--embeddings", str(vectors),
-                        "--word-dim", "6", "--embeddings-vocab", "3", "--tag-scheme", "BIOES")
+                        "--word-dim", "6", "--embeddings-vocab", "3", "--tag-scheme", "BIOES",
+                        "--adversarial", "0.2")
     assert summary["dev"]["f1"] > 0.8, summary
     export_dir = Path(summary["export_dir"])
     assert export_dir == tmp_path / "models" / "tiny" / "1"
@@ -168,6 +169,7 @@ def test_tagger_trains_reports_and_exports(tmp_path):
     config = json.loads((assets / "config.json").read_text())
     assert config["model_scheme"] == "BIOES" and config["scheme"] == "IOB2"
     assert (config["embeddings"], config["word_dim"]) == (str(vectors), 6)
+    assert config["adversarial"] == 0.2  # trained adversarially; served as the plain network
     # vocabulary: the training words, then the 3 most frequent words of the vectors
     embeddings = metrics["embeddings"]
     assert embeddings["vocabulary"] == embeddings["training_words"] + 3
@@ -213,6 +215,7 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
     from tagger.data.tokenizer import tokenize_text
 
     model = keras.saving.load_model(Path(summary["run_dir"]) / "model.keras")
+    assert model.get_layer("adversarial_perturbation").epsilon == 0.2
     from tagger.data.schemes import as_iob2
 
     labels = [as_iob2(tag) for tag in config["model_tags"]]  # the model's own (BIOES) tags
