@@ -71,7 +71,8 @@ class StringInputModel(keras.Model):
         finally:
             perturbation.set_probe(None)
         self.optimizer.apply_gradients(zip(
-            [add_gradients(a, b) for a, b in zip(gradients, adversarial_gradients)], weights))
+            [add_gradients(a, b) for a, b in zip(gradients, adversarial_gradients, strict=True)],
+            weights))
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
