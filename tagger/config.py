@@ -120,6 +120,13 @@ class TrainConfig:
                                      "ud_english, chunk on conll2003), a softmax used only "
                                      "in training; none: off")
     auxiliary_weight: float = _f(1.0, "weight of the auxiliary task's loss")
+    language_model: float = _f(0.0, "taggers: also learn to predict each next word (forward "
+                                    "half of the first BiRNN layer) and previous word "
+                                    "(backward half), weighted by this (e.g. 0.1; 0: off; "
+                                    "used only in training)")
+    language_model_vocab: int = _f(7500, "words the language-model objective predicts: the "
+                                         "most frequent training words (the rest are one "
+                                         "class)")
     tag_scheme: str = _f("IOB2", "span tags the model learns (ner, chunk): IOB2 or BIOES; "
                                  "outputs are IOB2 either way")
     pooling: str = _f("max", "classifier pooling over BiRNN states")
@@ -176,6 +183,12 @@ class TrainConfig:
         if self.auxiliary_weight < 0:
             raise ValueError("--auxiliary-weight must be >= 0. "
                              f"Received: {self.auxiliary_weight!r}")
+        if self.language_model < 0:
+            raise ValueError("--language-model must be >= 0. "
+                             f"Received: {self.language_model!r}")
+        if self.language_model_vocab < 3:
+            raise ValueError("--language-model-vocab must be >= 3. "
+                             f"Received: {self.language_model_vocab!r}")
         if self.adversarial < 0:
             raise ValueError(f"--adversarial must be >= 0. Received: {self.adversarial!r}")
         if self.embeddings_vocab < 0:

@@ -9,6 +9,8 @@ Architecture (Lample et al. 2016; Ma & Hovy 2016), from raw token strings::
       ─ CRF (transitions, Viterbi) or softmax
                                                   └ Dense(auxiliary tags), softmax
                                                     (while training, --auxiliary-task)
+    first BiRNN layer's states ─ next / previous word (while training,
+                                 --language-model, tagger.layers.language_model)
 
 With ``TokenFeatures(distinct=True)`` (what training builds) the characters
 of each distinct token of a batch are encoded once.
@@ -26,6 +28,7 @@ from keras import ops
 
 from tagger.cells import make_rnn
 from tagger.layers.crf import CRF
+from tagger.layers.language_model import LanguageModelObjective
 from tagger.models.base import StringInputModel, token_vectors
 
 
@@ -35,22 +38,32 @@ class SequenceTagger(StringInputModel):
 
     Built by :func:`build_sequence_tagger`. Loss: mean negative CRF
     log-likelihood per sentence, or mean softmax cross-entropy per real token;
-    plus any regularization losses. A tagger built with an auxiliary task has
-    two outputs (emissions, auxiliary logits), targets ``[B, T, 2]`` (tags,
-    auxiliary tags) and adds ``auxiliary_weight`` × the softmax cross-entropy
-    of the auxiliary tags, in the main loss's units (summed per sentence
-    beside a CRF, per real token beside a softmax).
+    plus any regularization losses. Training-only objectives are further
+    outputs, after the emissions, named by their layers:
+
+    - ``auxiliary_logits`` (an auxiliary task): the targets are ``[B, T, 2]``
+      (tags, auxiliary tags), and the loss adds ``auxiliary_weight`` × the
+      softmax cross-entropy of the auxiliary tags, in the main loss's units
+      (summed per sentence beside a CRF, per real token beside a softmax);
+    - ``language_model`` (its loss per sentence, ``[B]``): the loss adds
+      ``language_model_weight`` × its mean over the batch's sentences.
     """
 
     auxiliary_weight = 1.0
+    language_model_weight = 0.0
 
     @property
     def has_auxiliary_task(self) -> bool:
-        return len(self.outputs) == 2
+        return "auxiliary_logits" in self.output_names
+
+    @property
+    def has_language_model(self) -> bool:
+        return "language_model" in self.output_names
 
     def without_auxiliary_task(self) -> SequenceTagger:
-        """The tagger alone (it shares every weight): what scores dev and is exported."""
-        if not self.has_auxiliary_task:
+        """The tagger alone, without training-only outputs (it shares every weight):
+        what scores dev and is exported."""
+        if len(self.outputs) == 1:
             return self
         return SequenceTagger(self.inputs, self.outputs[0], name="sequence_tagger")
 
@@ -65,12 +78,18 @@ class SequenceTagger(StringInputModel):
         mask = tf.not_equal(x, "")
         tags = ops.cast(y, "int32")
         auxiliary = 0.0
-        if self.has_auxiliary_task:
-            y_pred, auxiliary_logits = y_pred
-            tags, auxiliary_tags = tags[..., 0], tags[..., 1]
-            # in the main loss's units: per sentence beside a CRF, else per token
-            auxiliary = self.auxiliary_weight * _cross_entropy(
-                auxiliary_tags, auxiliary_logits, mask, per_sentence=self.crf is not None)
+        if len(self.outputs) > 1:
+            extra = dict(zip(self.output_names[1:], y_pred[1:], strict=True))
+            y_pred = y_pred[0]
+            if "auxiliary_logits" in extra:
+                tags, auxiliary_tags = tags[..., 0], tags[..., 1]
+                # in the main loss's units: per sentence beside a CRF, else per token
+                auxiliary = self.auxiliary_weight * _cross_entropy(
+                    auxiliary_tags, extra["auxiliary_logits"], mask,
+                    per_sentence=self.crf is not None)
+            if "language_model" in extra:
+                auxiliary = auxiliary + self.language_model_weight * ops.mean(
+                    ops.cast(extra["language_model"], "float32"))
         if self.crf is not None:
             loss = self.crf.crf_loss(y_pred, tags, mask)
         else:
@@ -135,6 +154,10 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
             tags of the same tokens, learned from the same BiRNN states), or
             None; the model then also outputs its logits (see
             :meth:`SequenceTagger.without_auxiliary_task`).
+
+    With ``config.language_model > 0`` the model also outputs the
+    language-model loss of the first BiRNN layer's states
+    (:class:`tagger.layers.language_model.LanguageModelObjective`).
     """
     # --- layers
     encoders = [
@@ -152,8 +175,14 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
     mask = ops.not_equal(feats["words"], 0)
     x = token_vectors(config, features, feats, word_vectors)
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
+    extra_outputs = []
     for i, encoder in enumerate(encoders):
         x = encoder(x, mask=mask)
+        if i == 0 and config.language_model > 0:
+            language_model = LanguageModelObjective(
+                min(config.language_model_vocab, features.word_vocab_size),
+                name="language_model")
+            extra_outputs.append(language_model(x, feats["words"], mask))
         x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1,
                                  name=f"birnn_{i}_dropout")(x)
     emissions = emissions_layer(x)
@@ -162,13 +191,17 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
         emissions = CRF(len(tag_names), tag_names=list(tag_names), scheme=crf_scheme,
                         name="crf")(emissions, mask=mask)
 
+    if auxiliary_tags is not None:
+        extra_outputs.insert(0, keras.layers.Dense(len(auxiliary_tags),
+                                                   name="auxiliary_logits")(x))
+
     # --- model
-    if auxiliary_tags is None:
+    if not extra_outputs:
         return SequenceTagger(tokens, emissions, name="sequence_tagger")
-    auxiliary_logits = keras.layers.Dense(len(auxiliary_tags), name="auxiliary_logits")(x)
-    model = SequenceTagger(tokens, [emissions, auxiliary_logits],
-                           name="sequence_tagger_with_auxiliary_task")
+    model = SequenceTagger(tokens, [emissions, *extra_outputs],
+                           name="sequence_tagger_with_training_objectives")
     model.auxiliary_weight = config.auxiliary_weight
+    model.language_model_weight = config.language_model
     return model
 
 

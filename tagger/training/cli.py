@@ -51,6 +51,9 @@ def check_names(config) -> None:
         finer_task(config.dataset, config.task)
     check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
     check_sentence_repeats(config.dataset, config.sentence_repeats)
+    if config.language_model > 0 and DATASETS[config.dataset].kind != "tagging":
+        raise ValueError(f"--language-model is an objective for taggers; {config.dataset} "
+                         "is a classification dataset")
     if config.init_label_map and not config.init_from:
         raise ValueError("--init-label-map needs --init-from (the run whose labels it maps)")
     if config.init_from:

@@ -181,7 +181,7 @@ def train(config: TrainConfig, overwrite: bool = False):
     with strategy.scope():
         model = build_model(config, loaded, vocabulary, initial, fine_labels,
                             auxiliary and auxiliary.labels)
-        # What is fitted: the model, with its auxiliary task's output, or up to its
+        # What is fitted: the model, with its training-only outputs, or up to its
         # fine-label logits; what is scored and exported: the model alone (same weights).
         fitted = model.fine_label_model() if fine_labels else model
         label_types = parse_label_map(config.init_label_map) if config.init_label_map else None
@@ -189,7 +189,7 @@ def train(config: TrainConfig, overwrite: bool = False):
                 if config.init_from else None)
         if warm:
             print(describe_warm_start(warm), flush=True)
-        if auxiliary is not None:
+        if loaded.kind == "tagging":  # without an auxiliary task or language model
             model = model.without_auxiliary_task()
         loss = None
         if loaded.kind == "classification":

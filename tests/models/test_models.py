@@ -172,6 +172,49 @@ def test_auxiliary_task_adds_its_loss_in_training_and_leaves_the_tagger_alone(he
     np.testing.assert_allclose(reloaded(TOKENS), tagger(TOKENS), atol=1e-5)
 
 
+def test_language_model_adds_its_loss_in_training_and_leaves_the_tagger_alone(tmp_path):
+    aux_tags = ["DT", "IN", "NNP", "."]
+    gold_aux = np.array([[2, 2, 2, 1, 2], [2, 3, 0, 0, 0]])
+    keras.utils.set_random_seed(0)
+    model = build_sequence_tagger(config(dropout=0.0, word_dropout=0.0, layers=2,
+                                         language_model=0.3, language_model_vocab=5),
+                                  features(), TAGS, "IOB2", auxiliary_tags=aux_tags)
+    assert model.output_names[1:] == ["auxiliary_logits", "language_model"]
+    tagger = model.without_auxiliary_task()
+    shared = {id(w) for w in tagger.weights}
+    assert sorted({w.path.split("/")[0] for w in model.weights if id(w) not in shared}) == [
+        "auxiliary_logits", "language_model"]  # all else is one network
+    objective = model.get_layer("language_model")
+    assert objective.vocab_size == 5  # padding, OOV and the 3 most frequent words
+    # it reads the first BiRNN layer's states and the words the tagger looks up
+    states = keras.Model(model.inputs, model.get_layer("birnn_0").output)(TOKENS)
+    word_ids = model.get_layer("token_features")(TOKENS)["words"]
+    lm_loss = np.asarray(objective(states, word_ids, TOKENS != ""))
+    assert np.all(lm_loss > 0)
+    _, _, lm_output = model(TOKENS)
+    np.testing.assert_allclose(lm_output, lm_loss, rtol=1e-5)
+    # the loss: the tagger's and the auxiliary task's plus 0.3 x the mean per sentence
+    both = np.stack([GOLD, gold_aux], axis=-1)
+    without_lm = build_sequence_tagger(config(dropout=0.0, word_dropout=0.0, layers=2),
+                                       features(), TAGS, "IOB2", auxiliary_tags=aux_tags)
+    without_lm.set_weights([w for w in model.weights if not w.path.startswith("language_model")])
+    expected = float(without_lm.compute_loss(TOKENS, both, without_lm(TOKENS))) + 0.3 * float(
+        lm_loss.mean())
+    assert float(model.compute_loss(TOKENS, both, model(TOKENS))) == pytest.approx(expected,
+                                                                                 rel=1e-5)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    model.fit(TOKENS, both, epochs=40, verbose=0)
+    assert float(np.mean(model(TOKENS)[2])) < 0.5 * float(lm_loss.mean())  # it learned words
+    tags, _ = tagger.decode(TOKENS)
+    mask = np.asarray(TOKENS != "")
+    np.testing.assert_array_equal(np.asarray(tags) * mask, GOLD * mask)
+    path = tmp_path / "tagger.keras"  # what is saved and exported has no language model
+    tagger.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert "language_model" not in [layer.name for layer in reloaded.layers]
+    np.testing.assert_allclose(reloaded(TOKENS), tagger(TOKENS), atol=1e-5)
+
+
 def test_classifier_of_fine_labels_trains_the_fine_logits_and_answers_the_classes(tmp_path):
     fine_labels = {"HUM:ind": "HUM", "LOC:city": "LOC", "LOC:other": "LOC", "NUM:date": "NUM"}
     model = build_sentence_classifier(config(pooling="last", dropout=0.0, word_dropout=0.0),

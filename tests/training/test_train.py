@@ -340,6 +340,10 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                          (["--auxiliary-task", "ner"], "--auxiliary-task must be another "
                           "tagging task of conll2003 (pos, chunk) or none. Received: 'ner'"),
                          (["--sentence-repeats", "2"], "conll2003 has no phrase rows"),
+                         (["--language-model", "-0.1"], "--language-model must be >= 0"),
+                         (["--dataset", "trec", "--task", "coarse", "--language-model", "0.1"],
+                          "--language-model is an objective for taggers; trec is a "
+                          "classification dataset"),
                          (["--init-from", str(tmp_path / "nowhere")],
                           "nowhere: no model.keras there"),
                          (["--init-label-map", "person=PER"],
@@ -388,19 +392,24 @@ def test_a_run_starts_from_another_runs_weights(tmp_path):
     assert not (tmp_path / "runs" / "unmapped").exists()
 
 
-def test_auxiliary_task_trains_with_the_tagger_and_stays_out_of_the_export(tmp_path):
+def test_training_only_objectives_train_with_the_tagger_and_stay_out_of_the_export(tmp_path):
+    """An auxiliary task and the language-model objective, both at once."""
     synthetic.write_conll2003(tmp_path / "data")
     vectors = write_vectors(tmp_path / "vectors.txt")
     summary = run_train(tmp_path, "--epochs", "4", "--name", "aux", "--embeddings", str(vectors),
-                        "--word-dim", "6", "--auxiliary-task", "chunk")
+                        "--word-dim", "6", "--auxiliary-task", "chunk",
+                        "--language-model", "0.1")
     assert summary["dev"]["f1"] > 0.8, summary
+    config = json.loads((Path(summary["run_dir"]) / "config.json").read_text())
+    assert config["language_model"] == 0.1 and config["auxiliary_task"] == "chunk"
     export_dir = Path(summary["export_dir"])
     variables = run_isolated(f"""
 import json, tensorflow as tf
 m = tf.saved_model.load({str(export_dir)!r})
 print(json.dumps([v.name for v in m.variables]))
 """, tmp_path)
-    assert variables and not [name for name in variables if "auxiliary" in name]
+    assert variables and not [name for name in variables
+                              if "auxiliary" in name or "language_model" in name]
     scored = run_tagger("evaluate", str(export_dir), "--dataset", "conll2003",
                         "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
     assert scored["f1"] == pytest.approx(summary["dev"]["f1"], abs=1e-12)
