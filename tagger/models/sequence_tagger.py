@@ -52,14 +52,6 @@ class SequenceTagger(StringInputModel):
     auxiliary_weight = 1.0
     language_model_weight = 0.0
 
-    @property
-    def has_auxiliary_task(self) -> bool:
-        return "auxiliary_logits" in self.output_names
-
-    @property
-    def has_language_model(self) -> bool:
-        return "language_model" in self.output_names
-
     def without_auxiliary_task(self) -> SequenceTagger:
         """The tagger alone, without training-only outputs (it shares every weight):
         what scores dev and is exported."""
@@ -77,24 +69,24 @@ class SequenceTagger(StringInputModel):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         mask = tf.not_equal(x, "")
         tags = ops.cast(y, "int32")
-        auxiliary = 0.0
+        training_only = 0.0  # the auxiliary task's and language model's losses
         if len(self.outputs) > 1:
             extra = dict(zip(self.output_names[1:], y_pred[1:], strict=True))
             y_pred = y_pred[0]
             if "auxiliary_logits" in extra:
                 tags, auxiliary_tags = tags[..., 0], tags[..., 1]
                 # in the main loss's units: per sentence beside a CRF, else per token
-                auxiliary = self.auxiliary_weight * _cross_entropy(
+                training_only = self.auxiliary_weight * _cross_entropy(
                     auxiliary_tags, extra["auxiliary_logits"], mask,
                     per_sentence=self.crf is not None)
             if "language_model" in extra:
-                auxiliary = auxiliary + self.language_model_weight * ops.mean(
+                training_only = training_only + self.language_model_weight * ops.mean(
                     ops.cast(extra["language_model"], "float32"))
         if self.crf is not None:
             loss = self.crf.crf_loss(y_pred, tags, mask)
         else:
             loss = _cross_entropy(tags, y_pred, mask)
-        loss = loss + auxiliary
+        loss = loss + training_only
         if self.losses:
             loss = loss + ops.cast(ops.sum(self.losses), loss.dtype)
         # Keras sums replica losses under tf.distribute: pre-divide, as its own losses do.
