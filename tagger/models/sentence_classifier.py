@@ -40,7 +40,7 @@ class SentenceClassifier(StringInputModel):
 
 
 def build_sentence_classifier(config, features, class_names, word_vectors=None,
-                              fine_labels=None) -> keras.Model:
+                              fine_labels=None, lexicon=None) -> keras.Model:
     """Builds the classifier described by ``config`` (a TrainConfig).
 
     ``word_vectors``: the initial word embedding (``[vocab, dim]``), or None.
@@ -48,6 +48,7 @@ def build_sentence_classifier(config, features, class_names, word_vectors=None,
     the fine label ids; the model then scores the fine labels and sums their
     probabilities per class (:class:`GroupLogits`), and
     :meth:`SentenceClassifier.fine_label_model` is the model to train.
+    ``lexicon``: each word id's tag shares in a tag lexicon (``--lexicon``), or None.
     """
     # --- layers
     last_only = config.pooling == "last"
@@ -69,7 +70,7 @@ def build_sentence_classifier(config, features, class_names, word_vectors=None,
     tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
     feats = features(tokens)
     mask = keras.ops.not_equal(feats["words"], 0)  # explicit, as in the tagger
-    x = token_vectors(config, features, feats, word_vectors)
+    x = token_vectors(config, features, feats, word_vectors, lexicon)
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
     for i, encoder in enumerate(encoders):
         x = encoder(x, mask=mask)

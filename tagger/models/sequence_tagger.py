@@ -3,8 +3,9 @@
 Architecture (Lample et al. 2016; Ma & Hovy 2016), from raw token strings::
 
     tokens ─ TokenFeatures ─┬─ words ─ WordDropout ─ Embedding ─┐  (GloVe at start)
-                            ├─ chars ─ CharEncoder (CNN / BiRNN) ┼─ concat ─ Dropout
-                            └─ casing ─ Embedding ──────────────┘
+                            ├─ chars ─ CharEncoder (CNN / BiRNN) ┤
+                            ├─ casing ─ Embedding ───────────────┼─ concat ─ Dropout
+                            └─ words ─ lexicon table (frozen) ───┘  (--lexicon)
       ─ [make_rnn(cell, bidirectional=True) ─ Dropout] × layers ─ Dense(tags)
       ─ CRF (transitions, Viterbi) or softmax
                                                   └ Dense(auxiliary tags), softmax
@@ -133,7 +134,7 @@ def _cross_entropy(tags, logits, mask, per_sentence=False):
 
 
 def build_sequence_tagger(config, features, tag_names, scheme=None,
-                          word_vectors=None, auxiliary_tags=None) -> SequenceTagger:
+                          word_vectors=None, auxiliary_tags=None, lexicon=None) -> SequenceTagger:
     """Builds the tagger described by ``config`` (a :class:`tagger.config.TrainConfig`).
 
     Args:
@@ -146,6 +147,8 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
             tags of the same tokens, learned from the same BiRNN states), or
             None; the model then also outputs its logits (see
             :meth:`SequenceTagger.without_auxiliary_task`).
+        lexicon: each word id's tag shares in a tag lexicon
+            (``float32 [vocab, lexicon tags]``, ``--lexicon``), or None.
 
     With ``config.language_model > 0`` the model also outputs the
     language-model loss of the first BiRNN layer's states
@@ -165,7 +168,7 @@ def build_sequence_tagger(config, features, tag_names, scheme=None,
     # The mask is passed explicitly: Concatenate would OR it with the unmasked
     # char and casing parts, and padding would then reach the recurrent layers.
     mask = ops.not_equal(feats["words"], 0)
-    x = token_vectors(config, features, feats, word_vectors)
+    x = token_vectors(config, features, feats, word_vectors, lexicon)
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="embedding_dropout")(x)
     extra_outputs = []
     for i, encoder in enumerate(encoders):
@@ -209,7 +212,10 @@ def rebuild_sequence_tagger(model, config, tag_names, scheme=None) -> SequenceTa
     features_config = model.get_layer("token_features").get_config()
     features = TokenFeatures.from_config({**features_config, "distinct": True})
     features.casing_vocab_size = len(CASING_CLASSES)
-    rebuilt = build_sequence_tagger(config, features, tag_names, scheme)
+    lexicon = None
+    if any(layer.name == "lexicon_embedding" for layer in model.layers):
+        lexicon = model.get_layer("lexicon_embedding").get_weights()[0]
+    rebuilt = build_sequence_tagger(config, features, tag_names, scheme, lexicon=lexicon)
     for layer in model.layers:
         if layer.weights:
             rebuilt.get_layer(layer.name).set_weights(layer.get_weights())

@@ -35,6 +35,7 @@ def parse_args(argv, prog: str = "train.py"):
 def check_names(config) -> None:
     """Cell, dataset and task names, checked before anything is read or created."""
     from tagger.cells import CELLS
+    from tagger.data.lexicon import check_sources as check_lexicon_sources
     from tagger.data.registry import (
         DATASETS,
         check_auxiliary_task,
@@ -51,6 +52,7 @@ def check_names(config) -> None:
         finer_task(config.dataset, config.task)
     check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
     check_sentence_repeats(config.dataset, config.sentence_repeats)
+    check_lexicon_sources(config.lexicon)
     if config.language_model > 0 and DATASETS[config.dataset].kind != "tagging":
         raise ValueError(f"--language-model is an objective for taggers; {config.dataset} "
                          "is a classification dataset")

@@ -36,7 +36,7 @@ from tagger.training.callbacks import DevSelection, StopAfterSteps
 from tagger.training.progress import Progress
 from tagger.training.warm_start import describe as describe_warm_start
 from tagger.training.warm_start import parse_label_map, warm_start
-from tagger.training.words import apply_tag_scheme, build_model, prepare_words
+from tagger.training.words import apply_tag_scheme, build_model, prepare_lexicon, prepare_words
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -156,6 +156,7 @@ def train(config: TrainConfig, overwrite: bool = False):
         config.dataset, config.auxiliary_task, config.data_dir)
     apply_tag_scheme(config, loaded)
     config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
+    lexicon, lexicon_info = prepare_lexicon(config, loaded, vocabulary)
     run_dir = prepare_run_dir(config, overwrite)
     labels = list(loaded.labels)
     train_items, train_labels, fine_labels = loaded.splits["train"], labels, None
@@ -180,7 +181,7 @@ def train(config: TrainConfig, overwrite: bool = False):
 
     with strategy.scope():
         model = build_model(config, loaded, vocabulary, initial, fine_labels,
-                            auxiliary and auxiliary.labels)
+                            auxiliary and auxiliary.labels, lexicon)
         # What is fitted: the model, with its training-only outputs, or up to its
         # fine-label logits; what is scored and exported: the model alone (same weights).
         fitted = model.fine_label_model() if fine_labels else model
@@ -221,6 +222,8 @@ def train(config: TrainConfig, overwrite: bool = False):
     fitted.load_weights(selection.best_path)
     state = dict(selection.state, train_seconds=round(seconds, 1),
                  epochs_run=len(history.epoch), embeddings=embedding_info)
+    if lexicon_info:
+        state["lexicon"] = lexicon_info
     if warm:
         state["init_from"] = warm
     return model, loaded, run_dir, state, predictor, config

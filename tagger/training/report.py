@@ -27,6 +27,8 @@ def write_report(run_dir: Path, predictor, loaded, state: dict) -> dict:
                "train_seconds": state.get("train_seconds"), "history": state["history"]}
     if state.get("embeddings"):
         metrics["embeddings"] = state["embeddings"]
+    if state.get("lexicon"):
+        metrics["lexicon"] = state["lexicon"]
     if state.get("init_from"):
         metrics["init_from"] = state["init_from"]
     if loaded.carve:  # which items the dev scores are on, where the release has no dev split

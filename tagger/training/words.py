@@ -11,6 +11,7 @@ import dataclasses
 from functools import partial
 
 from tagger.config import DEFAULT_WORD_DIM, TrainConfig
+from tagger.data import lexicon as tag_lexicon
 from tagger.data import vectors as word_vectors
 from tagger.data.examples import TaggedSentence
 from tagger.data.features import (
@@ -76,12 +77,38 @@ def prepare_words(config: TrainConfig, loaded):
     return dataclasses.replace(config, word_dim=vectors.dim), vocabulary, matrix, info
 
 
+def prepare_lexicon(config: TrainConfig, loaded, vocabulary):
+    """The ``--lexicon`` table over ``vocabulary`` (``float32 [vocab, tags]``), and its info.
+
+    Returns ``(None, None)`` for ``--lexicon none``. ``info`` (for the report and
+    the model card) names the sources, the tag set and the share of training and
+    dev tokens whose word has a lexicon row.
+    """
+    normalize = partial(normalize_token, lowercase=config.lowercase, normalize_digits=True)
+    lexicon = tag_lexicon.load_lexicon(config.lexicon, normalize, config.data_dir)
+    if lexicon is None:
+        return None, None
+    matrix = lexicon.matrix(vocabulary)
+    known = set(vocabulary)
+    info = {"sources": lexicon.sources, "tags": lexicon.tags, "words": len(lexicon.counts),
+            "vocabulary_rows": int((matrix.sum(axis=1) > 0).sum()),
+            "token_coverage": {split: tag_lexicon.coverage(
+                (x.tokens for x in items), lexicon, normalize, known)
+                for split, items in loaded.splits.items() if split in ("train", "dev")}}
+    print(f"lexicon: {len(lexicon.counts):,} words, {len(lexicon.tags)} tags; "
+          f"{info['vocabulary_rows']:,} vocabulary words have a row; token coverage " +
+          ", ".join(f"{split} {c:.1%}" for split, c in info["token_coverage"].items()),
+          flush=True)
+    return matrix, info
+
+
 def build_model(config: TrainConfig, loaded, vocabulary, initial=None, fine_labels=None,
-                auxiliary_tags=None):
+                auxiliary_tags=None, lexicon=None):
     """The task's model over ``vocabulary`` and its initial vectors (:func:`prepare_words`).
 
     ``fine_labels``: ``{fine label: class}`` for a classifier that learns fine labels;
-    ``auxiliary_tags``: the tag vocabulary of a tagger's auxiliary task.
+    ``auxiliary_tags``: the tag vocabulary of a tagger's auxiliary task;
+    ``lexicon``: the ``--lexicon`` table (:func:`prepare_lexicon`).
     """
     train_tokens = [x.tokens for x in loaded.splits["train"]]
     features = TokenFeatures(
@@ -91,7 +118,8 @@ def build_model(config: TrainConfig, loaded, vocabulary, initial=None, fine_labe
     features.casing_vocab_size = len(CASING_CLASSES)
     if loaded.kind == "tagging":
         return build_sequence_tagger(config, features, loaded.labels, loaded.scheme, initial,
-                                     auxiliary_tags)
-    return build_sentence_classifier(config, features, loaded.labels, initial, fine_labels)
+                                     auxiliary_tags, lexicon)
+    return build_sentence_classifier(config, features, loaded.labels, initial, fine_labels,
+                                     lexicon)
 
 

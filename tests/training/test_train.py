@@ -328,6 +328,8 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
     synthetic.write_conll2003(tmp_path / "data", train=40, dev=10)
     bad = tmp_path / "bad.txt"
     bad.write_text("the 0.1 0.2 0.3\nmr 0.1 oops 0.3\n")
+    bad_lexicon = tmp_path / "bad.tsv"
+    bad_lexicon.write_text("the\tDT\nmr NNP\n")
     for extra, where in ((["--embeddings", str(bad), "--word-dim", "3"], f"{bad}:2: value 'oops'"),
                          (["--embeddings", str(write_vectors(tmp_path / "v.txt", dim=4))],
                           "the vectors have 4 dimensions but --word-dim is 24"),
@@ -346,6 +348,12 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                           "classification dataset"),
                          (["--init-from", str(tmp_path / "nowhere")],
                           "nowhere: no model.keras there"),
+                         (["--lexicon", str(tmp_path / "nowhere.tsv")],
+                          "nowhere.tsv: no such file, and not DATASET:TASK"),
+                         (["--lexicon", "conll2003:upos"],
+                          "--lexicon conll2003:upos: conll2003 has no tagging task 'upos'"),
+                         (["--lexicon", str(bad_lexicon)],
+                          f"{bad_lexicon}:2: expected word<TAB>tag or"),
                          (["--init-label-map", "person=PER"],
                           "--init-label-map needs --init-from")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
@@ -413,6 +421,53 @@ print(json.dumps([v.name for v in m.variables]))
     scored = run_tagger("evaluate", str(export_dir), "--dataset", "conll2003",
                         "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
     assert scored["f1"] == pytest.approx(summary["dev"]["f1"], abs=1e-12)
+
+
+def test_a_lexicon_is_a_frozen_table_that_travels_in_the_export(tmp_path):
+    """--lexicon from a dataset's POS column and a file: fed, kept fixed, exported, rebuilt."""
+    import keras
+
+    import tagger.models  # noqa: F401
+    from tagger.data.features import normalize_token
+    from tagger.data.lexicon import load_lexicon
+
+    synthetic.write_conll2003(tmp_path / "data")
+    extra = tmp_path / "lexicon.tsv"
+    extra.write_text("# word, tag, count\nLisbon\tNNP\t5\nvisited\tVBN\n", encoding="utf-8")
+    spec = f"conll2003:pos,{extra}"
+    summary = run_train(tmp_path, "--epochs", "2", "--name", "lex", "--lexicon", spec)
+    assert summary["dev"]["f1"] > 0.5, summary
+    run_dir, export_dir = Path(summary["run_dir"]), Path(summary["export_dir"])
+    metrics = json.loads((export_dir / "assets" / "metrics.json").read_text())
+    info = metrics["lexicon"]
+    assert list(info["sources"]) == ["conll2003:pos", str(extra)]
+    assert info["sources"][str(extra)] == {"tokens": 6}
+    assert info["token_coverage"]["train"] == 1.0  # every training word is in its POS column
+    assert "Tag lexicon: each word's share of" in (export_dir / "assets" /
+                                                   "MODEL_CARD.md").read_text()
+    # the table: the lexicon's tag shares by word id, unchanged by training
+    model = keras.saving.load_model(run_dir / "model.keras")
+    table = model.get_layer("lexicon_embedding")
+    assert not table.trainable
+    vocabulary = model.get_layer("token_features").get_config()["vocabulary"]
+    lexicon = load_lexicon(spec, lambda w: normalize_token(w, lowercase=True,
+                                                           normalize_digits=True),
+                           tmp_path / "data")
+    np.testing.assert_array_equal(table.get_weights()[0], lexicon.matrix(vocabulary))
+    # ... inside the SavedModel, which tags as the run scored it, also when rebuilt
+    variables = run_isolated(f"""
+import json, tensorflow as tf
+m = tf.saved_model.load({str(export_dir)!r})
+print(json.dumps({{v.name: v.numpy().sum().item() for v in m.variables}}))
+""", tmp_path)
+    sums = [value for name, value in variables.items() if "lexicon" in name]
+    assert sums == [pytest.approx(float(table.get_weights()[0].sum()), rel=1e-6)]
+    dev_file = str(tmp_path / "data" / "conll2003" / "eng.testa")
+    rebuilt = run_tagger("export", str(run_dir), "--rebuild")
+    for version in (export_dir, rebuilt["export_dir"]):
+        scored = run_tagger("evaluate", str(version), "--dataset", "conll2003",
+                            "--file", dev_file)
+        assert scored["f1"] == pytest.approx(summary["dev"]["f1"], abs=1e-12)
 
 
 @pytest.mark.slow
