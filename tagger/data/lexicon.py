@@ -46,7 +46,7 @@ class Lexicon:
     Attributes:
         tags: the tag set, sorted (column k of :meth:`matrix` is ``tags[k]``).
         counts: ``{key: Counter(tag -> occurrences)}``.
-        sources: what each source gave: ``{source: {"entries": n, "tokens": n}}``.
+        sources: what each source gave: ``{source: {"tokens": n}}`` (counts summed).
     """
 
     tags: list[str]

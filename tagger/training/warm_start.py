@@ -32,6 +32,8 @@ from tagger.data.schemes import split_tag
 # embedding tables indexed by the ids of TokenFeatures' word or character vocabulary
 WORD_TABLES = ("word_embedding", "static_word_embedding")
 CHAR_TABLES = ("char_embedding",)
+# tables a run builds from its own sources (--lexicon), not learned: never copied
+OWN_TABLES = ("lexicon_embedding",)
 RESERVED_IDS = 2  # 0: padding, 1: OOV, then the vocabulary
 LABEL_LAYERS = ("emissions", "crf", "logits", "fine_logits", "auxiliary_logits")
 # the layers indexed by the run's own labels (not fine or auxiliary ones), which a
@@ -212,7 +214,7 @@ def warm_start(model, init_from: str, labels, label_types: dict[str, str] | None
                 and _copy_label_layer(layer, other, mapped_labels)):
             summary["labels"][layer.name] = int((mapped_labels >= 0).sum())
             continue
-        if layer.name in LABEL_LAYERS and not same_labels:
+        if (layer.name in LABEL_LAYERS and not same_labels) or layer.name in OWN_TABLES:
             other = None
         if other is None or len(other.weights) != len(layer.weights):
             summary["fresh"].append(layer.name)

@@ -87,6 +87,26 @@ def test_a_tagger_starts_from_another_with_other_words_and_tags(static, tmp_path
             source.get_layer("static_word_embedding").get_weights()[0][2])
 
 
+def test_a_runs_own_lexicon_table_is_never_copied(tmp_path):
+    """Same shapes, other lexicon: the target keeps the table its own sources gave."""
+    tables = [np.random.default_rng(seed).random((5, 3)).astype("float32") for seed in (0, 1)]
+    models = []
+    for seed, table in enumerate(tables):
+        keras.utils.set_random_seed(seed)
+        config = TrainConfig(units=6, word_dim=4, char_units=3, char_dim=2, seed=seed)
+        words = features(["oslo", "anna", "met"], list("oslanmet"))
+        models.append(build_sequence_tagger(config, words, ["B-PER", "O"], "IOB2",
+                                            lexicon=table))
+    path = tmp_path / "run" / "model.keras"
+    path.parent.mkdir()
+    models[0].save(path)
+    (path.parent / "dataset.json").write_text('{"labels": ["B-PER", "O"]}')
+    summary = warm_start(models[1], str(path.parent), ["B-PER", "O"])
+    assert "lexicon_embedding" in summary["fresh"] and "birnn_0" in summary["copied"]
+    np.testing.assert_array_equal(models[1].get_layer("lexicon_embedding").get_weights()[0],
+                                  tables[1])
+
+
 def test_label_layers_are_copied_only_for_the_same_labels(tmp_path):
     tags = ["B-PER", "B-LOC", "O"]
     source = tagger(["oslo"], list("osl"), tags, 0)
