@@ -78,12 +78,13 @@ def split_sources(spec: str) -> list[str]:
     return sources
 
 
-def is_dataset_source(source: str) -> bool:
-    """``DATASET:TASK`` (a known dataset) rather than a file path."""
+def dataset_source(source: str) -> tuple[str, str] | None:
+    """``(dataset, task)`` for a ``DATASET:TASK`` source of a known dataset; None for a
+    file path."""
     from tagger.data.registry import DATASETS
 
     name, _, task = source.partition(":")
-    return bool(task) and name in DATASETS
+    return (name, task) if task and name in DATASETS else None
 
 
 def check_sources(spec: str) -> None:
@@ -91,8 +92,8 @@ def check_sources(spec: str) -> None:
     from tagger.data.registry import DATASETS
 
     for source in split_sources(spec):
-        if is_dataset_source(source):
-            name, _, task = source.partition(":")
+        if named := dataset_source(source):
+            name, task = named
             dataset = DATASETS[name]
             if dataset.kind != "tagging" or task not in dataset.tasks:
                 raise ValueError(f"--lexicon {source}: {name} has no tagging task {task!r} "
@@ -136,9 +137,8 @@ def load_lexicon(spec: str, normalize: Callable[[str], str],
     counts: dict[str, Counter] = defaultdict(Counter)
     described = {}
     for source in sources:
-        if is_dataset_source(source):
-            name, _, task = source.partition(":")
-            train = load_dataset(name, task, data_dir).splits["train"]
+        if named := dataset_source(source):
+            train = load_dataset(*named, data_dir).splits["train"]
             entries = ((word, tag, 1) for x in train
                        for word, tag in zip(x.tokens, x.tags, strict=True))
         else:
@@ -153,14 +153,3 @@ def load_lexicon(spec: str, normalize: Callable[[str], str],
     tags = sorted({tag for per_word in counts.values() for tag in per_word})
     return Lexicon(tags, dict(counts), described)
 
-
-def coverage(sentences: Iterable[Iterable[str]], lexicon: Lexicon,
-             normalize: Callable[[str], str], known: set[str]) -> float:
-    """Share of tokens whose key is in the lexicon and in the vocabulary ``known``."""
-    total = found = 0
-    for tokens in sentences:
-        for token in tokens:
-            key = normalize(token)
-            total += 1
-            found += key in known and key in lexicon.counts
-    return found / total if total else 0.0

@@ -90,15 +90,15 @@ def embeddings_note(info: dict | None) -> str:
 
 def lexicon_note(info: dict) -> str:
     """The model card's paragraph on the ``--lexicon`` table: sources, coverage, terms."""
-    from tagger.data.lexicon import is_dataset_source
+    from tagger.data.lexicon import dataset_source
     from tagger.data.registry import DATASETS
 
     sources = ", ".join(f"{source} ({given['tokens']:,} tokens)"
                         for source, given in info["sources"].items())
     cover = ", ".join(f"{split} {share:.1%}" for split, share in info["token_coverage"].items())
-    terms = [f"{source}: {DATASETS[source.partition(':')[0]].terms}"
-             for source in info["sources"] if is_dataset_source(source)
-             and DATASETS[source.partition(":")[0]].terms]
+    named = [(source, DATASETS[dataset_source(source)[0]]) for source in info["sources"]
+             if dataset_source(source)]
+    terms = [f"{source}: {spec.terms}" for source, spec in named if spec.terms]
     return (f"Tag lexicon: each word's share of {len(info['tags'])} tags in {sources}; "
             f"{info['words']:,} words, {info['vocabulary_rows']:,} of them in the model's "
             f"vocabulary. Tokens whose word has a row: {cover}. The table travels inside "

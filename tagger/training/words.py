@@ -89,11 +89,11 @@ def prepare_lexicon(config: TrainConfig, loaded, vocabulary):
     if lexicon is None:
         return None, None
     matrix = lexicon.matrix(vocabulary)
-    known = set(vocabulary)
+    with_row = set(vocabulary) & lexicon.counts.keys()
     info = {"sources": lexicon.sources, "tags": lexicon.tags, "words": len(lexicon.counts),
-            "vocabulary_rows": int((matrix.sum(axis=1) > 0).sum()),
-            "token_coverage": {split: tag_lexicon.coverage(
-                (x.tokens for x in items), lexicon, normalize, known)
+            "vocabulary_rows": len(with_row),
+            "token_coverage": {split: word_vectors.coverage(
+                (x.tokens for x in items), with_row, normalize)["token_coverage"]
                 for split, items in loaded.splits.items() if split in ("train", "dev")}}
     print(f"lexicon: {len(lexicon.counts):,} words, {len(lexicon.tags)} tags; "
           f"{info['vocabulary_rows']:,} vocabulary words have a row; token coverage " +

@@ -12,7 +12,6 @@ from tagger.data.errors import DataFormatError
 from tagger.data.features import normalize_token
 from tagger.data.lexicon import (
     check_sources,
-    coverage,
     load_lexicon,
     read_lexicon_file,
     split_sources,
@@ -97,10 +96,20 @@ def test_source_names_are_checked_before_anything_is_read(tmp_path):
 
 
 def test_coverage_counts_tokens_with_a_row_in_the_vocabulary(tmp_path):
-    lexicon = load_lexicon(str(write(tmp_path / "lex.tsv", "the\tDT\ncat\tNN\ndog\tNN\n")), KEY)
-    sentences = [["The", "cat", "sat"], ["the", "dog"]]
-    assert coverage(sentences, lexicon, KEY, {"the", "cat", "sat"}) == pytest.approx(3 / 5)
-    assert coverage([], lexicon, KEY, set()) == 0.0
+    from types import SimpleNamespace
+
+    from tagger.config import TrainConfig
+    from tagger.data.examples import TaggedSentence
+    from tagger.training.words import prepare_lexicon
+
+    path = write(tmp_path / "lex.tsv", "the\tDT\ncat\tNN\ndog\tNN\n")
+    loaded = SimpleNamespace(splits={
+        "train": [TaggedSentence(("The", "cat", "sat"), ("D", "N", "V"))],
+        "dev": [TaggedSentence(("the", "dog"), ("D", "N"))]})
+    table, info = prepare_lexicon(TrainConfig(lexicon=str(path)), loaded, ["the", "cat", "sat"])
+    assert info["token_coverage"] == {"train": pytest.approx(2 / 3, abs=1e-4), "dev": 0.5}
+    assert info["vocabulary_rows"] == 2 and table.shape == (5, 2)  # "dog": no vocabulary row
+    assert prepare_lexicon(TrainConfig(), loaded, ["the"]) == (None, None)
 
 
 @pytest.mark.slow
