@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.data.errors import DataFormatError, read_lines
+from tagger.data.errors import DataFormatError, MissingDataError, read_lines
 
 NONE = "none"
 
@@ -138,7 +138,11 @@ def load_lexicon(spec: str, normalize: Callable[[str], str],
     described = {}
     for source in sources:
         if named := dataset_source(source):
-            train = load_dataset(*named, data_dir).splits["train"]
+            try:
+                train = load_dataset(*named, data_dir).splits["train"]
+            except MissingDataError as missing:  # a preset may have named it: say which flag
+                raise MissingDataError(missing.path, f"{missing.expected}; read for --lexicon "
+                                       f"{source}; --lexicon none trains without it") from None
             entries = ((word, tag, 1) for x in train
                        for word, tag in zip(x.tokens, x.tags, strict=True))
         else:

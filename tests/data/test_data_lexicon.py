@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from tagger.data.errors import DataFormatError
+from tagger.data.errors import DataFormatError, MissingDataError
 from tagger.data.features import normalize_token
 from tagger.data.lexicon import (
     check_sources,
@@ -93,6 +93,15 @@ def test_source_names_are_checked_before_anything_is_read(tmp_path):
     with pytest.raises(ValueError, match="nowhere.tsv: no such file"):
         check_sources(str(tmp_path / "nowhere.tsv"))
     assert load_lexicon("none", KEY) is None
+
+
+def test_a_missing_source_dataset_names_the_lexicon_flag(tmp_path, monkeypatch):
+    monkeypatch.delenv("TAGGER_DATA_DIR", raising=False)
+    # CoNLL-2000 has no TFDS release: without its files the error says what asked for it
+    for data_dir in (None, tmp_path):
+        with pytest.raises(MissingDataError, match="conll2000 has no TFDS release.*"
+                           "--lexicon conll2000:pos; --lexicon none trains without it"):
+            load_lexicon("conll2000:pos", KEY, data_dir)
 
 
 def test_coverage_counts_tokens_with_a_row_in_the_vocabulary(tmp_path):
