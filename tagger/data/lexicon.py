@@ -87,9 +87,16 @@ def dataset_source(source: str) -> tuple[str, str] | None:
     return (name, task) if task and name in DATASETS else None
 
 
-def check_sources(spec: str) -> None:
-    """Fails fast (before any data is read) on a source that cannot be read."""
-    from tagger.data.registry import DATASETS
+def _named_by_flag(source: str, missing: MissingDataError) -> MissingDataError:
+    """The same error, saying that ``--lexicon`` asked for it (a preset may have)."""
+    return MissingDataError(missing.path, f"{missing.expected}; read for --lexicon {source}; "
+                                          "--lexicon none trains without it")
+
+
+def check_sources(spec: str, data_dir: str | Path | None = None) -> None:
+    """Fails fast (before any data is read) on a source that cannot be read: an unknown
+    task, a missing file, or a dataset with neither local files nor a TFDS release."""
+    from tagger.data.registry import DATASETS, find_local_folder
 
     for source in split_sources(spec):
         if named := dataset_source(source):
@@ -98,6 +105,10 @@ def check_sources(spec: str) -> None:
             if dataset.kind != "tagging" or task not in dataset.tasks:
                 raise ValueError(f"--lexicon {source}: {name} has no tagging task {task!r} "
                                  f"(it has {', '.join(dataset.tasks)})")
+            try:
+                find_local_folder(name, data_dir)
+            except MissingDataError as missing:
+                raise _named_by_flag(source, missing) from None
         elif not Path(source).is_file():
             raise ValueError(f"--lexicon {source}: no such file, and not DATASET:TASK of a "
                              f"known dataset ({', '.join(sorted(DATASETS))})")
@@ -133,16 +144,15 @@ def load_lexicon(spec: str, normalize: Callable[[str], str],
     sources = split_sources(spec)
     if not sources:
         return None
-    check_sources(spec)
+    check_sources(spec, data_dir)
     counts: dict[str, Counter] = defaultdict(Counter)
     described = {}
     for source in sources:
         if named := dataset_source(source):
             try:
                 train = load_dataset(*named, data_dir).splits["train"]
-            except MissingDataError as missing:  # a preset may have named it: say which flag
-                raise MissingDataError(missing.path, f"{missing.expected}; read for --lexicon "
-                                       f"{source}; --lexicon none trains without it") from None
+            except MissingDataError as missing:  # e.g. a TFDS download that failed
+                raise _named_by_flag(source, missing) from None
             entries = ((word, tag, 1) for x in train
                        for word, tag in zip(x.tokens, x.tags, strict=True))
         else:

@@ -52,7 +52,7 @@ def check_names(config) -> None:
         finer_task(config.dataset, config.task)
     check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
     check_sentence_repeats(config.dataset, config.sentence_repeats)
-    check_lexicon_sources(config.lexicon)
+    check_lexicon_sources(config.lexicon, config.data_dir)
     if config.language_model > 0 and DATASETS[config.dataset].kind != "tagging":
         raise ValueError(f"--language-model is an objective for taggers; {config.dataset} "
                          "is a classification dataset")

@@ -97,11 +97,17 @@ def test_source_names_are_checked_before_anything_is_read(tmp_path):
 
 def test_a_missing_source_dataset_names_the_lexicon_flag(tmp_path, monkeypatch):
     monkeypatch.delenv("TAGGER_DATA_DIR", raising=False)
-    # CoNLL-2000 has no TFDS release: without its files the error says what asked for it
+    # CoNLL-2000 has no TFDS release: without its files the error says what asked for
+    # it, from the checks made before anything is read as from the loader itself
     for data_dir in (None, tmp_path):
-        with pytest.raises(MissingDataError, match="conll2000 has no TFDS release.*"
-                           "--lexicon conll2000:pos; --lexicon none trains without it"):
-            load_lexicon("conll2000:pos", KEY, data_dir)
+        for fails in (check_sources, partial(load_lexicon, normalize=KEY)):
+            with pytest.raises(MissingDataError, match="conll2000 has no TFDS release.*"
+                               "--lexicon conll2000:pos; --lexicon none trains without it"):
+                fails("conll2000:pos", data_dir=data_dir)
+    # a dataset with a TFDS release is left to TFDS when no data folder is named
+    check_sources("conll2003:pos")
+    with pytest.raises(MissingDataError, match="conll2003 training file.*--lexicon conll2003"):
+        check_sources("conll2003:pos", tmp_path)
 
 
 def test_coverage_counts_tokens_with_a_row_in_the_vocabulary(tmp_path):

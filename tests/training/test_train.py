@@ -354,6 +354,9 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                           "--lexicon conll2003:upos: conll2003 has no tagging task 'upos'"),
                          (["--lexicon", str(bad_lexicon)],
                           f"{bad_lexicon}:2: expected word<TAB>tag or"),
+                         (["--lexicon", "conll2000:pos"],  # the data folder lacks it
+                          "the conll2000 training file; conll2000 has no TFDS release to "
+                          "fall back on; read for --lexicon conll2000:pos"),
                          (["--init-label-map", "person=PER"],
                           "--init-label-map needs --init-from")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
