@@ -70,6 +70,11 @@ DATASET_PRESETS: dict[str, dict] = {
     # words, which the backward RNN's final state reads last: pooling "last" and the
     # 25-epoch schedule run to its end give 91.69 +- 0.62, ahead in 4 seeds of 5. Learning
     # the 50 fine labels and summing them per class: 92.38 +- 0.62, ahead in 4 of 5 (README).
+    # UD English-EWT UPOS: a tag lexicon from the Penn Treebank tags of CoNLL-2000 and
+    # CoNLL-2003's training text (each word's share of each tag): dev 96.40 +- 0.07 over
+    # 3 seeds against 96.25 +- 0.06 without, ahead in every seed (README). CoNLL-2000 has
+    # no TFDS release, so this preset reads it from --data-dir (--lexicon none does not).
+    "ud_english/pos": {"lexicon": "conll2000:pos,conll2003:pos"},
     "trec/coarse": {"learning_rate": 5e-3, "pooling": "last", "epochs": 25, "patience": 25,
                     "train_on_fine_labels": True},
 }

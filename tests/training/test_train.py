@@ -116,6 +116,10 @@ def test_task_presets_sit_between_defaults_and_file_and_flags(tmp_path):
     assert resolve_config(parse_args(["--task", "ner"])) == TrainConfig(
         **DATASET_PRESETS["conll2003"], **DATASET_PRESETS["conll2003/ner"])
     assert resolve_config(parse_args(["--task", "pos"])).tag_scheme == "IOB2"
+    upos = resolve_config(parse_args(["--dataset", "ud_english", "--task", "pos"]))
+    assert upos.lexicon == DATASET_PRESETS["ud_english/pos"]["lexicon"]
+    assert upos.layers == preset["layers"]  # the task's preset, then the dataset's
+    assert resolve_config(parse_args(["--task", "pos"])).lexicon == "none"  # conll2003 pos
     # a dataset's preset applies after its task's
     assert resolve_config(parse_args(["--dataset", "conll2003", "--units", "7"])).units == 7
     assert resolve_config(parse_args(["--dataset", "trec"])).units == TrainConfig.units
