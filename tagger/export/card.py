@@ -96,8 +96,8 @@ def lexicon_note(info: dict) -> str:
     sources = ", ".join(f"{source} ({given['tokens']:,} tokens)"
                         for source, given in info["sources"].items())
     cover = ", ".join(f"{split} {share:.1%}" for split, share in info["token_coverage"].items())
-    named = [(source, DATASETS[dataset_source(source)[0]]) for source in info["sources"]
-             if dataset_source(source)]
+    named = [(source, DATASETS[dataset[0]]) for source in info["sources"]
+             if (dataset := dataset_source(source))]
     terms = [f"{source}: {spec.terms}" for source, spec in named if spec.terms]
     return (f"Tag lexicon: each word's share of {len(info['tags'])} tags in {sources}; "
             f"{info['words']:,} words, {info['vocabulary_rows']:,} of them in the model's "
