@@ -159,6 +159,8 @@ class TrainConfig:
     # optimization
     optimizer: str = _f("nadam", "optimizer")
     learning_rate: float = _f(2e-3, "peak learning rate")
+    beta_2: float = _f(0.999, "adam, nadam: decay of the squared-gradient average (0.9 "
+                       "adapts the step size faster; Dozat & Manning, 2017)")
     schedule: str = _f("cosine", "learning-rate schedule after warmup")
     warmup_steps: int = _f(200, "linear warmup steps")
     clipnorm: float = _f(5.0, "clip the global gradient norm (0 to disable)")
@@ -210,7 +212,7 @@ class TrainConfig:
         if not self.embeddings.strip():
             raise ValueError("--embeddings must be glove-6b-50d, none or a file path. "
                              "Received: ''")
-        for key in ("dropout", "recurrent_dropout", "word_dropout", "ema"):
+        for key in ("dropout", "recurrent_dropout", "word_dropout", "ema", "beta_2"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ValueError(f"--{key.replace('_', '-')} must be in [0, 1). "
                                  f"Received: {getattr(self, key)!r}")

@@ -94,7 +94,7 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Op
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(rate, momentum=0.9, **options)
     cls = keras.optimizers.Nadam if config.optimizer == "nadam" else keras.optimizers.Adam
-    return cls(rate, **options)
+    return cls(rate, beta_2=config.beta_2, **options)
 
 
 def run_dir_of(config: TrainConfig) -> Path:

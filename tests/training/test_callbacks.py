@@ -60,3 +60,10 @@ def test_without_ema_the_raw_weights_are_scored(tmp_path, monkeypatch):
     selection.on_epoch_end(0, {})
     for scored, now in zip(seen[0], model.get_weights(), strict=True):
         np.testing.assert_array_equal(scored, now)
+
+
+def test_the_optimizer_takes_its_second_moment_decay_from_the_config():
+    for name in ("adam", "nadam"):
+        optimizer = make_optimizer(TrainConfig(optimizer=name, beta_2=0.9), total_steps=10)
+        assert optimizer.beta_2 == 0.9
+    assert make_optimizer(TrainConfig(), total_steps=10).beta_2 == 0.999
