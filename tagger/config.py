@@ -121,6 +121,7 @@ class TrainConfig:
     char_encoder: str = _f("cnn", "character encoder: cnn, rnn (a BiRNN of --cell) or none")
     char_dim: int = _f(30, "character embedding size")
     char_units: int = _f(50, "CNN filters, or units per direction of the char BiRNN")
+    char_width: int = _f(3, "characters each CNN filter sees (--char-encoder cnn)")
     casing_dim: int = _f(8, "casing feature embedding size (0 to disable)")
     dropout: float = _f(0.5, "dropout on embeddings and between recurrent layers")
     recurrent_dropout: float = _f(0.0, "variational dropout on h_{t-1}")
@@ -188,7 +189,7 @@ class TrainConfig:
                 raise ValueError(f"--{key.replace('_', '-')} must be one of {choices}. "
                                  f"Received: {getattr(self, key)!r}")
         for key in ("units", "layers", "word_dim", "batch_size", "epochs", "min_word_freq",
-                    "sentence_repeats"):
+                    "sentence_repeats", "char_width"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ValueError(f"--{key.replace('_', '-')} must be >= 1. "
                                  f"Received: {getattr(self, key)!r}")

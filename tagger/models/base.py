@@ -140,7 +140,7 @@ def token_vectors(config, features, feats, word_vectors=None, lexicon=None):
     if config.char_encoder != "none":
         char_encoder = CharEncoder(features.char_vocab_size, config.char_dim, config.char_units,
                                    kind=config.char_encoder, cell=config.cell,
-                                   name="char_encoder")
+                                   width=config.char_width, name="char_encoder")
         if "distinct_chars" in feats:  # once per distinct token
             distinct_vectors = char_encoder(feats["distinct_chars"])
             parts.append(ops.take(distinct_vectors, feats["token_index"], axis=0))

@@ -94,6 +94,21 @@ def test_encoding_distinct_tokens_once_changes_nothing(char_encoder):
             np.testing.assert_allclose(grad, expected_grads[path], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("width", [1, 4, 5])
+def test_char_width_sets_the_window_and_inference_matches_training(width, tmp_path):
+    """--char-width reaches the CNN; its lookup form (inference) equals the convolution."""
+    model = build_sequence_tagger(config(char_width=width, dropout=0.0, word_dropout=0.0),
+                                  features(), TAGS)
+    emissions = model(TOKENS, training=False)
+    assert model.get_layer("char_encoder").encoder.kernel.shape[0] == width
+    np.testing.assert_allclose(model(TOKENS, training=True), emissions, rtol=1e-5, atol=1e-5)
+    path = tmp_path / "tagger.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_layer("char_encoder").width == width
+    np.testing.assert_allclose(loaded(TOKENS), emissions, rtol=1e-5, atol=1e-5)
+
+
 def test_rebuild_moves_an_older_tagger_into_todays_graph(tmp_path):
     old = build_sequence_tagger(config(), features(distinct=False), TAGS, "IOB2")
     path = tmp_path / "old.keras"

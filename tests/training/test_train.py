@@ -149,6 +149,8 @@ def test_bad_config_says_what_is_wrong(tmp_path):
         resolve_config(parse_args(["--dropout", "1.5"]))
     with pytest.raises(ValueError, match="--beta-2 must be in \\[0, 1\\). Received: 1.0"):
         resolve_config(parse_args(["--beta-2", "1"]))
+    with pytest.raises(ValueError, match="--char-width must be >= 1. Received: 0"):
+        resolve_config(parse_args(["--char-width", "0"]))
     done = subprocess.run([sys.executable, str(REPO_ROOT / "train.py"), "--head", "mlp"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "invalid choice: 'mlp'" in done.stderr
