@@ -115,6 +115,9 @@ class TrainConfig:
                               "(tagger.data.lexicon). Comma-separated sources: DATASET:TASK "
                               "(its training split, e.g. conll2000:pos,conll2003:pos) or a "
                               "file of word<TAB>tag[<TAB>count] lines; none: off")
+    extra_train: str = _f("none", "taggers: more training sentences, comma-separated files "
+                                  "in the dataset's own release format (e.g. CoNLL-U for "
+                                  "ud_english), added to the training split; none: off")
     min_word_freq: int = _f(1, "words seen fewer times in training become OOV")
     lowercase: bool = _f(True, "lowercase words for the word embedding (casing is a feature)")
     word_dropout: float = _f(0.05, "probability of replacing a training word by OOV")
@@ -210,6 +213,8 @@ class TrainConfig:
         if not self.lexicon.strip():
             raise ValueError("--lexicon must be none, DATASET:TASK or a file path. "
                              "Received: ''")
+        if not self.extra_train.strip():
+            raise ValueError("--extra-train must be none or file paths. Received: ''")
         if not self.embeddings.strip():
             raise ValueError("--embeddings must be glove-6b-50d, none or a file path. "
                              "Received: ''")

@@ -3,6 +3,8 @@ scores per type, how well its entity confidences are calibrated, known limits.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def model_card(config: dict, metrics: dict) -> str:
     """MODEL_CARD.md: what the model is, its data and terms, vectors, scores, limits."""
@@ -37,6 +39,8 @@ def model_card(config: dict, metrics: dict) -> str:
     lines += ["", embeddings_note(metrics.get("embeddings"))]
     if metrics.get("lexicon"):
         lines += ["", lexicon_note(metrics["lexicon"])]
+    if metrics.get("extra_train"):
+        lines += ["", extra_train_note(metrics["extra_train"])]
     if spec and spec.terms:
         lines += ["", f"Training data terms: {spec.terms} The model's outputs and weights are "
                       "derived from this data; use them within these terms."]
@@ -86,6 +90,14 @@ def embeddings_note(info: dict | None) -> str:
             f"from training, the rest the most frequent words of the vectors), "
             f"{info['with_vector']:,} with a vector. Coverage: {cover}. The vectors travel "
             "inside this SavedModel; serving needs neither the wheel nor the file.")
+
+
+def extra_train_note(info: dict) -> str:
+    """The model card's sentence on ``--extra-train`` files added to the training split."""
+    files = ", ".join(f"`{Path(path).name}` ({given['sentences']:,} sentences, "
+                      f"{given['tokens']:,} tokens)" for path, given in info.items())
+    return (f"Extra training data beside the release's training split: {files}. Their "
+            "provenance and terms are those of the corpora they were made from.")
 
 
 def lexicon_note(info: dict) -> str:

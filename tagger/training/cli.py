@@ -35,6 +35,7 @@ def parse_args(argv, prog: str = "train.py"):
 def check_names(config) -> None:
     """Cell, dataset and task names, checked before anything is read or created."""
     from tagger.cells import CELLS
+    from tagger.data.extra import check_paths as check_extra_train
     from tagger.data.lexicon import check_sources as check_lexicon_sources
     from tagger.data.registry import (
         DATASETS,
@@ -53,6 +54,7 @@ def check_names(config) -> None:
     check_auxiliary_task(config.dataset, config.task, config.auxiliary_task)
     check_sentence_repeats(config.dataset, config.sentence_repeats)
     check_lexicon_sources(config.lexicon, config.data_dir)
+    check_extra_train(config.extra_train, DATASETS[config.dataset].kind, config.auxiliary_task)
     if config.language_model > 0 and DATASETS[config.dataset].kind != "tagging":
         raise ValueError(f"--language-model is an objective for taggers; {config.dataset} "
                          "is a classification dataset")

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from tagger.config import TrainConfig
+from tagger.data.extra import add_extra_training
 from tagger.data.pipeline import classification_dataset, tagging_dataset
 from tagger.data.registry import (
     check_auxiliary_task,
@@ -154,6 +155,7 @@ def train(config: TrainConfig, overwrite: bool = False):
     check_auxiliary_task(config.dataset, loaded.task, config.auxiliary_task)
     auxiliary = None if config.auxiliary_task == "none" else load_dataset(
         config.dataset, config.auxiliary_task, config.data_dir)
+    extra_info = add_extra_training(loaded, config.extra_train)
     apply_tag_scheme(config, loaded)
     config, vocabulary, initial, embedding_info = prepare_words(config, loaded)
     lexicon, lexicon_info = prepare_lexicon(config, loaded, vocabulary)
@@ -224,6 +226,8 @@ def train(config: TrainConfig, overwrite: bool = False):
                  epochs_run=len(history.epoch), embeddings=embedding_info)
     if lexicon_info:
         state["lexicon"] = lexicon_info
+    if extra_info:
+        state["extra_train"] = extra_info
     if warm:
         state["init_from"] = warm
     return model, loaded, run_dir, state, predictor, config

@@ -29,6 +29,8 @@ def write_report(run_dir: Path, predictor, loaded, state: dict) -> dict:
         metrics["embeddings"] = state["embeddings"]
     if state.get("lexicon"):
         metrics["lexicon"] = state["lexicon"]
+    if state.get("extra_train"):
+        metrics["extra_train"] = state["extra_train"]
     if state.get("init_from"):
         metrics["init_from"] = state["init_from"]
     if loaded.carve:  # which items the dev scores are on, where the release has no dev split

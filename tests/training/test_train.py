@@ -338,6 +338,10 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
     bad.write_text("the 0.1 0.2 0.3\nmr 0.1 oops 0.3\n")
     bad_lexicon = tmp_path / "bad.tsv"
     bad_lexicon.write_text("the\tDT\nmr NNP\n")
+    odd_tag = tmp_path / "odd_tag.txt"
+    odd_tag.write_text("Rex NNP I-NP I-PER\n\nRex NNP I-NP I-ANIMAL\nbarks VBZ I-VP O\n")
+    short_row = tmp_path / "short_row.txt"
+    short_row.write_text("Rex NNP I-NP I-PER\nbarks VBZ O\n")
     for extra, where in ((["--embeddings", str(bad), "--word-dim", "3"], f"{bad}:2: value 'oops'"),
                          (["--embeddings", str(write_vectors(tmp_path / "v.txt", dim=4))],
                           "the vectors have 4 dimensions but --word-dim is 24"),
@@ -366,7 +370,17 @@ def test_bad_arguments_fail_before_anything_is_created(tmp_path):
                           "the conll2000 training file; conll2000 has no TFDS release to "
                           "fall back on; read for --lexicon conll2000:pos"),
                          (["--init-label-map", "person=PER"],
-                          "--init-label-map needs --init-from")):
+                          "--init-label-map needs --init-from"),
+                         (["--extra-train", str(tmp_path / "nowhere.txt")],
+                          "--extra-train " + str(tmp_path / "nowhere.txt") + ": no such file"),
+                         (["--extra-train", str(odd_tag)],
+                          f"{odd_tag}: sentence 2 (Rex barks ...) has tag(s) B-ANIMAL that "
+                          "conll2003 ner does not have"),
+                         (["--extra-train", str(short_row)], f"{short_row}:2: expected 4"),
+                         (["--extra-train", str(odd_tag), "--auxiliary-task", "pos"],
+                          "--extra-train cannot be combined with --auxiliary-task"),
+                         (["--dataset", "trec", "--task", "coarse", "--extra-train", str(odd_tag)],
+                          "--extra-train adds tagged sentences; the dataset is a classification")):
         done = subprocess.run(train_command(tmp_path, *extra), capture_output=True, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
         assert done.returncode == 2, done.stderr[-2000:]
@@ -432,6 +446,35 @@ print(json.dumps([v.name for v in m.variables]))
     scored = run_tagger("evaluate", str(export_dir), "--dataset", "conll2003",
                         "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
     assert scored["f1"] == pytest.approx(summary["dev"]["f1"], abs=1e-12)
+
+
+def test_extra_training_sentences_join_the_training_split(tmp_path):
+    """--extra-train: the file's sentences are trained on (their words join the vocabulary),
+    counted in the report, and the dev split is the release's alone."""
+    import keras
+
+    import tagger.models  # noqa: F401
+    from tagger.data.registry import load_dataset
+
+    synthetic.write_conll2003(tmp_path / "data")
+    extra = tmp_path / "more.txt"
+    extra.write_text("-DOCSTART- -X- -X- O\n\nNgorongoro NNP I-NP I-LOC\nis VBZ I-VP O\n"
+                     "vast JJ I-ADJP O\n\nKilimanjaro NNP I-NP I-LOC\n. . O O\n",
+                     encoding="utf-8")
+    summary = run_train(tmp_path, "--epochs", "1", "--name", "extra", "--extra-train",
+                        str(extra))
+    run_dir = Path(summary["run_dir"])
+    metrics = json.loads((run_dir / "report" / "metrics.json").read_text())
+    assert metrics["extra_train"] == {str(extra): {"sentences": 2, "tokens": 5}}
+    assert json.loads((run_dir / "config.json").read_text())["extra_train"] == str(extra)
+    card = (Path(summary["export_dir"]) / "assets" / "MODEL_CARD.md").read_text()
+    assert "Extra training data beside the release's training split: `more.txt` " \
+           "(2 sentences, 5 tokens)" in card
+    model = keras.saving.load_model(run_dir / "model.keras")
+    vocabulary = model.get_layer("token_features").get_config()["vocabulary"]
+    assert {"ngorongoro", "kilimanjaro"} <= set(vocabulary)
+    assert (metrics["dev"]["sentences"], metrics["dev"]["tokens"]) == (60, sum(
+        len(s.tokens) for s in load_dataset("conll2003", "ner", tmp_path / "data").splits["dev"]))
 
 
 def test_a_lexicon_is_a_frozen_table_that_travels_in_the_export(tmp_path):
