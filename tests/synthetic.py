@@ -66,3 +66,40 @@ def write_trec(folder: Path, count: int = 300, seed: int = 0) -> Path:
         lines.append(f"{label} {' '.join(words)}")
     (target / "train_5500.label").write_text("\n".join(lines) + "\n", encoding="ascii")
     return folder
+
+
+UPOS_OF = {"NNP": "PROPN", "VBD": "VERB", "DT": "DET", "NN": "NOUN", "IN": "ADP", "RB": "ADV",
+           ".": "PUNCT"}
+
+
+def write_ud_english(folder: Path, train: int = 300, dev: int = 60, seed: int = 0) -> Path:
+    """Writes ``folder/ud_english/en_ewt-ud-{train,dev}.conllu`` (UPOS from the synthetic
+    Penn tags, which are the XPOS column); returns ``folder``."""
+    rng = random.Random(seed)
+    target = folder / "ud_english"
+    target.mkdir(parents=True, exist_ok=True)
+    for split, count in (("train", train), ("dev", dev)):
+        lines = []
+        for number in range(1, count + 1):
+            rows = sentence(rng)
+            lines += [f"# sent_id = {split}-{number}",
+                      f"# text = {' '.join(row[0] for row in rows)}"]
+            lines += [f"{i}\t{w}\t_\t{UPOS_OF[pos]}\t{pos}\t_\t_\t_\t_\t_"
+                      for i, (w, pos, _, _) in enumerate(rows, start=1)]
+            lines.append("")
+        (target / f"en_ewt-ud-{split}.conllu").write_text("\n".join(lines) + "\n",
+                                                         encoding="utf-8")
+    return folder
+
+
+def write_conll2000(folder: Path, train: int = 100, seed: int = 1) -> Path:
+    """Writes ``folder/conll2000/train.txt`` (token POS chunk); returns ``folder``."""
+    rng = random.Random(seed)
+    target = folder / "conll2000"
+    target.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for _ in range(train):
+        lines += [f"{w} {pos} {chunk.replace('I-', 'B-')}" for w, pos, chunk, _ in sentence(rng)]
+        lines.append("")
+    (target / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder

@@ -1,0 +1,123 @@
+"""``python -m tagger silver``: relabel a corpus in a model's tag set (tagger.data.silver).
+
+Writes CoNLL-U that ``train.py --extra-train`` reads as more training sentences::
+
+    python -m tagger silver models/upos-a models/upos-b --dataset conll2000 --task pos \\
+        --pairs ud_english:xpos,pos --data-dir ../shared/data --output wsj-upos.conllu
+
+Only the source dataset's training split is read (where it has no dev file,
+what its dev carve leaves), never dev or test.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from tagger.commands import command_parser, positive_int
+from tagger.data.errors import DataFormatError, MissingDataError
+
+EXAMPLE = ("python -m tagger silver models/upos-ud_english-lstm --dataset conll2000 --task pos "
+           "--pairs ud_english:xpos,pos --data-dir ../shared/data --output wsj-upos.conllu")
+
+
+def build_parser():
+    parser = command_parser(
+        "python -m tagger silver",
+        "Relabel a tagged corpus in the tag set of one or more exported taggers: each "
+        "token gets the tag their summed marginals prefer among those its gold tag allows "
+        "(learned from a corpus annotated in both tag sets). Writes CoNLL-U for "
+        "train.py --extra-train.", EXAMPLE)
+    parser.add_argument("models", nargs="+", help="exported taggers of the target tag set "
+                                                  "(model folders or versions; same tags)")
+    parser.add_argument("--dataset", required=True, help="the corpus to relabel")
+    parser.add_argument("--task", required=True, help="its tagging task whose gold tags "
+                                                      "constrain the choice (e.g. pos)")
+    parser.add_argument("--pairs", required=True, metavar="DATASET:SOURCE,TARGET",
+                        help="a dataset annotated in both tag sets and its two tasks, e.g. "
+                             "ud_english:xpos,pos (its training split is read)")
+    parser.add_argument("--min-share", type=float, default=0.005,
+                        help="a source tag allows the target tags holding at least this "
+                             "share of its occurrences in the pairs (default 0.005)")
+    parser.add_argument("--data-dir", help="root folder of the datasets' release files")
+    parser.add_argument("--output", required=True, help="the CoNLL-U file to write")
+    parser.add_argument("--batch-size", type=positive_int, default=256)
+    return parser
+
+
+def parse_pairs(spec: str) -> tuple[str, str, str]:
+    name, _, tasks = spec.partition(":")
+    source, _, target = tasks.partition(",")
+    if not (name and source and target):
+        raise ValueError(f"--pairs must be DATASET:SOURCE_TASK,TARGET_TASK, got {spec!r}")
+    return name, source, target
+
+
+def summed_marginals(models, sentences: list[tuple[str, ...]], batch_size: int):
+    """``(classes, [array [len(sentence), len(classes)]])``: the models' marginals summed."""
+    classes, sums = None, [None] * len(sentences)
+    for model in models:
+        for start in range(0, len(sentences), batch_size):
+            batch = sentences[start:start + batch_size]
+            out = model.call("tag_marginals", {"tokens": np.array(
+                [list(s) + [""] * (max(map(len, batch)) - len(s)) for s in batch], object)})
+            names = [c.decode() for c in out["classes"][0]]
+            if classes is None:
+                classes = sorted(names)
+            elif sorted(names) != classes:
+                raise ValueError(f"{model.path} tags {sorted(names)}, the first model "
+                                 f"{classes}: the models must share a tag set")
+            order = [names.index(c) for c in classes]
+            for i, sentence in enumerate(batch):
+                scores = out["marginals"][i, :len(sentence)][:, order]
+                index = start + i
+                sums[index] = scores if sums[index] is None else sums[index] + scores
+    return classes, sums
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from tagger.data.registry import load_dataset
+    from tagger.data.silver import TagPairs, conllu_lines, relabel, unescape
+    from tagger.files import write_atomic
+    from tagger.serving.model import ModelError, load_model
+
+    try:
+        name, source_task, target_task = parse_pairs(args.pairs)
+        models = [load_model(path) for path in args.models]
+        for model in models:
+            if "tag_marginals" not in model.signatures:
+                raise ValueError(f"{model.path} has no tag_marginals signature (a tagger "
+                                 "exported by this version is needed)")
+        corpus = load_dataset(args.dataset, args.task, args.data_dir).splits["train"]
+        paired = [load_dataset(name, task, args.data_dir).splits["train"]
+                  for task in (source_task, target_task)]
+        pairs = TagPairs.count(*paired, min_share=args.min_share)
+        sentences = [unescape(s.tokens) for s in corpus]
+        classes, marginals = summed_marginals(models, sentences, args.batch_size)
+    except (DataFormatError, MissingDataError, ModelError, ValueError, OSError) as err:
+        print(f"silver: error: {err}", file=sys.stderr)
+        return 2
+    relabelled = [relabel(tokens, s.tags, scores, classes, pairs)
+                  for tokens, s, scores in zip(sentences, corpus, marginals, strict=True)]
+    output = Path(args.output)
+    write_atomic(output, "\n".join(conllu_lines(relabelled, f"{args.dataset}-train")) + "\n")
+    tokens = sum(len(s.tokens) for s in relabelled)
+    summary = {"output": str(output), "sentences": len(relabelled), "tokens": tokens,
+               "models": len(models), "tags": tag_counts(relabelled),
+               "changed_by_constraint": sum(s.changed for s in relabelled),
+               "unconstrained": sum(s.unconstrained for s in relabelled)}
+    print(f"silver: {len(relabelled):,} sentences, {tokens:,} tokens to {output}; the gold "
+          f"{args.task} tags overruled the models on {summary['changed_by_constraint']:,} "
+          f"tokens; {summary['unconstrained']:,} had a tag the pairs lack", file=sys.stderr)
+    print(json.dumps(summary))
+    return 0
+
+
+def tag_counts(sentences) -> dict:
+    """``{tag: n}`` over the relabelled sentences, most frequent first."""
+    return dict(Counter(tag for s in sentences for tag in s.tags).most_common())

@@ -1,0 +1,141 @@
+"""Silver data: the allowed-tag table, the constrained argmax, the CoNLL-U it writes, and
+``python -m tagger silver`` end to end with a trained tagger."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tagger.data.conllu import read_conllu
+from tagger.data.examples import TaggedSentence
+from tagger.data.silver import TagPairs, conllu_lines, relabel, unescape
+from tests import synthetic
+from tests.conftest import REPO_ROOT
+
+
+def tagged(pairs: list[tuple[str, str]]) -> TaggedSentence:
+    return TaggedSentence(tuple(w for w, _ in pairs), tuple(t for _, t in pairs))
+
+
+@pytest.fixture
+def pairs() -> TagPairs:
+    """EWT-like: "have" is AUX 3 times and VERB once as VBP; other VBP words are VERB
+    99 times and AUX once; "to" is PART as TO and ADP as IN."""
+    words = ([("have", "VBP", "AUX")] * 3 + [("have", "VBP", "VERB")]
+             + [("run", "VBP", "VERB")] * 99 + [("do", "VBP", "AUX")]
+             + [("to", "TO", "PART")] * 5 + [("to", "IN", "ADP")] * 2
+             + [("(", "-LRB-", "PUNCT")])
+    source = [tagged([(w, x)]) for w, x, _ in words]
+    target = [tagged([(w, u)]) for w, _, u in words]
+    return TagPairs.count(source, target, min_share=0.02)
+
+
+def test_a_word_seen_with_its_tag_allows_what_it_took_there(pairs):
+    assert pairs.allowed("VBP", "Have") == {"AUX", "VERB"}  # keys are lowercased
+    assert pairs.allowed("VBP", "do") == {"AUX"}
+
+
+def test_an_unseen_word_allows_the_tags_holding_min_share_of_its_tag(pairs):
+    # VBP: VERB 100 of 104, AUX 4 of 104 (3.8 %): both over 2 %
+    assert pairs.allowed("VBP", "walk") == {"AUX", "VERB"}
+    strict = TagPairs(pairs.by_tag, pairs.by_word, min_share=0.05)
+    assert strict.allowed("VBP", "walk") == {"VERB"}
+
+
+def test_wsj_tags_are_read_as_ewt_names_them(pairs):
+    assert pairs.allowed("TO", "to") == {"PART", "ADP"}  # WSJ's TO covers EWT's IN "to"
+    assert pairs.allowed("(", "(") == {"PUNCT"}
+    assert pairs.allowed("UH", "oh") is None  # a tag the pairs never saw
+
+
+def test_the_two_annotations_must_be_of_the_same_sentences():
+    with pytest.raises(ValueError, match="not of the same sentence: 'a b'"):
+        TagPairs.count([tagged([("a", "DT"), ("b", "NN")])], [tagged([("a", "DET")])])
+
+
+def test_relabel_takes_the_best_allowed_tag_and_counts_what_it_overruled(pairs):
+    classes = ["ADP", "AUX", "PART", "VERB"]
+    marginals = np.array([[0.0, 0.3, 0.0, 0.7],    # have/VBP: VERB, the models' own choice
+                          [0.6, 0.0, 0.4, 0.0],    # to/TO: ADP allowed -> kept
+                          [0.1, 0.5, 0.0, 0.4],    # run/VBP: AUX 0.5 but "run" was VERB
+                          [0.2, 0.1, 0.3, 0.4]])   # oh/UH: unknown, the models decide
+    out = relabel(["have", "to", "run", "oh"], ["VBP", "TO", "VBP", "UH"], marginals,
+                  classes, pairs)
+    assert out.tags == ("VERB", "ADP", "VERB", "VERB")
+    assert (out.changed, out.unconstrained) == (1, 1)
+    assert out.source_tags == ("VBP", "TO", "VBP", "UH")
+
+
+def test_conllu_lines_are_read_back_as_written(tmp_path):
+    tokens = unescape(["-LRB-", "``", "Hi", "''", "-RRB-"])
+    assert tokens == ("(", '"', "Hi", '"', ")")
+    sentence = relabel(tokens, ["(", "``", "UH", "''", ")"], np.eye(3)[[0, 0, 1, 0, 0]],
+                       ["PUNCT", "INTJ", "X"], TagPairs())
+    path = tmp_path / "silver.conllu"
+    path.write_text("\n".join(conllu_lines([sentence, sentence], "wsj")) + "\n")
+    read = read_conllu(path)
+    assert [s.sent_id for s in read] == ["wsj-1", "wsj-2"]
+    assert read[0].tokens == tokens and read[0].text == '( " Hi " )'
+    assert read[0].upos == ("PUNCT", "PUNCT", "INTJ", "PUNCT", "PUNCT")
+    assert read[0].xpos == ("(", "``", "UH", "''", ")")
+
+
+def test_silver_relabels_every_training_sentence_within_its_gold_tags(tmp_path):
+    """A tagger barely trained on synthetic UD relabels synthetic CoNLL-2000: every
+    sentence is written, every tag is the one its Penn tag allows in the pairs (one
+    each here), and the file trains with --extra-train."""
+    from tagger.data.registry import load_dataset, read_release_file
+    from tests.training.test_train import run_train
+
+    data = tmp_path / "data"
+    synthetic.write_ud_english(data)
+    synthetic.write_conll2000(data)
+    with (data / "conll2000" / "train.txt").open("a") as handle:
+        for name in synthetic.FIRST:  # some of them land in the dev carve
+            handle.write(f"-LRB- ( O\n{name} NNP B-NP\n-RRB- ) O\n\n")
+    summary = run_train(tmp_path, "--dataset", "ud_english", "--task", "pos", "--lexicon",
+                        "none", "--epochs", "1", "--max-steps", "5", "--name", "upos")
+    output = tmp_path / "silver.conllu"
+    done = subprocess.run(
+        [sys.executable, "-m", "tagger", "silver", summary["export_dir"], summary["export_dir"],
+         "--dataset", "conll2000", "--task", "pos", "--pairs", "ud_english:xpos,pos",
+         "--data-dir", str(data), "--output", str(output)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    source = load_dataset("conll2000", "pos", data).splits["train"]
+    assert (report["sentences"], report["models"]) == (len(source), 2)
+    bracketed = [s.tokens for s in source if s.tokens[0] == "-LRB-"]
+    assert bracketed
+    # the pairs have no "(" or ")" tag (nor -LRB-): the models decide those
+    assert report["unconstrained"] == 2 * len(bracketed)
+    written = read_conllu(output)
+    assert [s.xpos for s in written] == [s.tags for s in source]
+    for sentence in written:
+        for form, upos, xpos in zip(sentence.tokens, sentence.upos, sentence.xpos,
+                                    strict=True):
+            if xpos in synthetic.UPOS_OF:
+                assert upos == synthetic.UPOS_OF[xpos], (form, xpos, upos)
+    assert [s.tokens for s in written if s.tokens[0] == "("] == [
+        ("(", name, ")") for _, name, _ in bracketed]
+    assert len(read_release_file("ud_english", output, "pos")) == len(source)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".silver")]  # no temp left
+
+
+def test_silver_names_what_is_wrong(tmp_path):
+    data = synthetic.write_conll2000(tmp_path / "data")
+    for extra, message in ((["--pairs", "ud_english"], "--pairs must be DATASET:SOURCE_TASK"),
+                           (["--pairs", "ud_english:xpos,pos"], "not found")):
+        done = subprocess.run(
+            [sys.executable, "-m", "tagger", "silver", str(tmp_path / "nowhere"), "--dataset",
+             "conll2000", "--task", "pos", "--data-dir", str(data), "--output",
+             str(tmp_path / "out.conllu"), *extra],
+            capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+        assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]
+        assert "Traceback" not in done.stderr
+    assert not Path(tmp_path / "out.conllu").exists()
