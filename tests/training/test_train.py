@@ -117,7 +117,8 @@ def test_task_presets_sit_between_defaults_and_file_and_flags(tmp_path):
         **DATASET_PRESETS["conll2003"], **DATASET_PRESETS["conll2003/ner"])
     assert resolve_config(parse_args(["--task", "pos"])).tag_scheme == "IOB2"
     upos = resolve_config(parse_args(["--dataset", "ud_english", "--task", "pos"]))
-    assert upos.lexicon == DATASET_PRESETS["ud_english/pos"]["lexicon"]
+    assert {k: getattr(upos, k) for k in DATASET_PRESETS["ud_english/pos"]} == {
+        "lexicon": "conll2000:pos,conll2003:pos", "language_model": 0.1}
     assert upos.layers == preset["layers"]  # the task's preset, then the dataset's
     assert resolve_config(parse_args(["--task", "pos"])).lexicon == "none"  # conll2003 pos
     # a dataset's preset applies after its task's
