@@ -18,7 +18,7 @@ SUBCOMMANDS = {
     "serve": ("tagger.serving.cli", "tag files or answer HTTP requests with a model"),
     "evaluate": ("tagger.evaluation.cli", "score an exported model on a dataset file"),
     "inspect": ("tagger.data.inspect", "count sentences, tokens and labels of a dataset"),
-    "silver": ("tagger.data.silver_cli", "relabel a tagged corpus in a model's tag set"),
+    "silver": ("tagger.evaluation.silver_cli", "relabel a tagged corpus in a model's tag set"),
     "export": ("tagger.export.cli", "export a saved .keras model as a SavedModel"),
     "diagnose": ("tagger.diagnostics", "gradient flow through time for each cell"),
     "beam": ("tagger.beam.cli", "tag a corpus in an Apache Beam pipeline (optional extra)"),

@@ -99,7 +99,7 @@ def test_nothing_imports_training_or_serving_back():
             if name.startswith("tagger.beam") and layer == "tagger.serving":
                 continue  # the Beam pipeline tags through serving's code
             bad = sorted(m for m in imported if m == layer or m.startswith(layer + "."))
-            # the evaluate CLI scores exported models: it may load them
+            # the evaluate and silver CLIs run exported models: they may load them
             bad = [m for m in bad if not (name.startswith("tagger.evaluation")
                                           and m == "tagger.serving.model")]
             assert not bad, f"{name} imports {bad}"

@@ -1,4 +1,5 @@
-"""``python -m tagger silver``: relabel a corpus in a model's tag set (tagger.data.silver).
+"""``python -m tagger silver``: exported taggers relabel a corpus in their tag set, within
+what its gold tags allow (the logic is :mod:`tagger.data.silver`).
 
 Writes CoNLL-U that ``train.py --extra-train`` reads as more training sentences::
 
