@@ -24,3 +24,14 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def comma_list(spec: str, flag: str, item: str) -> list[str]:
+    """A comma-separated flag value as a list (``"a, b"`` -> ``["a", "b"]``); ``none`` ->
+    ``[]``; an empty item fails, naming the flag: ``--lexicon: an empty source in 'a,'``."""
+    if spec.strip() == "none":
+        return []
+    items = [part.strip() for part in spec.split(",")]
+    if not all(items):
+        raise ValueError(f"{flag}: an empty {item} in {spec!r}")
+    return items

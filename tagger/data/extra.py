@@ -17,20 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tagger.commands import comma_list
 from tagger.data.errors import DataFormatError
 from tagger.data.examples import count
-
-NONE = "none"
 
 
 def split_paths(spec: str) -> list[str]:
     """``"a.conllu, b.conllu"`` -> ``["a.conllu", "b.conllu"]``; ``none`` -> ``[]``."""
-    if spec.strip() == NONE:
-        return []
-    paths = [part.strip() for part in spec.split(",")]
-    if not all(paths):
-        raise ValueError(f"--extra-train: an empty path in {spec!r}")
-    return paths
+    return comma_list(spec, "--extra-train", "path")
 
 
 def check_paths(spec: str, kind: str, auxiliary_task: str) -> None:

@@ -34,9 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.commands import comma_list
 from tagger.data.errors import DataFormatError, MissingDataError, read_lines
-
-NONE = "none"
 
 
 @dataclass
@@ -70,12 +69,7 @@ class Lexicon:
 
 def split_sources(spec: str) -> list[str]:
     """``"a:pos, b.tsv"`` -> ``["a:pos", "b.tsv"]``; ``none`` -> ``[]``."""
-    if spec.strip() == NONE:
-        return []
-    sources = [part.strip() for part in spec.split(",")]
-    if not all(sources):
-        raise ValueError(f"--lexicon: an empty source in {spec!r}")
-    return sources
+    return comma_list(spec, "--lexicon", "source")
 
 
 def dataset_source(source: str) -> tuple[str, str] | None:
