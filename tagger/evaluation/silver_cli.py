@@ -17,8 +17,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from tagger.commands import command_parser, positive_int
 from tagger.data.errors import DataFormatError, MissingDataError
 
@@ -64,8 +62,7 @@ def summed_marginals(models, sentences: list[tuple[str, ...]], batch_size: int):
     for model in models:
         for start in range(0, len(sentences), batch_size):
             batch = sentences[start:start + batch_size]
-            out = model.call("tag_marginals", {"tokens": np.array(
-                [list(s) + [""] * (max(map(len, batch)) - len(s)) for s in batch], object)})
+            out = model.predict_tokens(batch, "tag_marginals")
             names = [c.decode() for c in out["classes"][0]]
             if classes is None:
                 classes = sorted(names)
@@ -88,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     from tagger.serving.model import ModelError, load_model
 
     try:
+        if not 0.0 <= args.min_share <= 1.0:
+            raise ValueError(f"--min-share must be in [0, 1], got {args.min_share}")
         name, source_task, target_task = parse_pairs(args.pairs)
         models = [load_model(path) for path in args.models]
         for model in models:

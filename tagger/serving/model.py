@@ -197,9 +197,10 @@ class SavedModel:
         (key,) = self.input_specs(DEFAULT_SIGNATURE)
         return self.call(DEFAULT_SIGNATURE, {key: list(sentences)})
 
-    def predict_tokens(self, tokens: list[list[str]]) -> dict:
-        """The pre-tokenized signature on token lists (padded here with "")."""
-        signature = self.tokens_signature
+    def predict_tokens(self, tokens: list[list[str]], signature: str | None = None) -> dict:
+        """The pre-tokenized signature (or ``signature``, e.g. ``tag_marginals``, which also
+        takes tokens) on token lists (padded here with "")."""
+        signature = signature or self.tokens_signature
         if signature is None:
             raise ModelError(f"{self.path} has no signature for pre-tokenized input")
         width = max((len(row) for row in tokens), default=0)

@@ -130,6 +130,8 @@ def test_silver_relabels_every_training_sentence_within_its_gold_tags(tmp_path):
 def test_silver_names_what_is_wrong(tmp_path):
     data = synthetic.write_conll2000(tmp_path / "data")
     for extra, message in ((["--pairs", "ud_english"], "--pairs must be DATASET:SOURCE_TASK"),
+                           (["--pairs", "ud_english:xpos,pos", "--min-share", "2"],
+                            "--min-share must be in [0, 1], got 2.0"),
                            (["--pairs", "ud_english:xpos,pos"], "not found")):
         done = subprocess.run(
             [sys.executable, "-m", "tagger", "silver", str(tmp_path / "nowhere"), "--dataset",
