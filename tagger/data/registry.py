@@ -5,7 +5,8 @@ name        tasks (first = default) local release files          TFDS
 =========== ======================= ============================ =====================
 conll2003   ner, pos, chunk         eng.train/testa/testb        conll2003
 conll2000   chunk, pos              train.txt, test.txt          (none)
-ud_english  pos (UPOS), xpos (PTB)  en_ewt-ud-{train,dev,test}   universal_dependencies/en_ewt
+ud_english  pos (UPOS), xpos (PTB), en_ewt-ud-{train,dev,test}   universal_dependencies/en_ewt
+            deprel
 wnut17      ner                     wnut17train.conll, ...       (none)
 sst2        classify                train.tsv, dev.tsv           glue/sst2
 trec        coarse, fine            train_5500.label, TREC_10    trec
@@ -108,9 +109,11 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
           "conll2003", "CoNLL-2003 English NER (Reuters); PER LOC ORG MISC"),
     _spec("conll2000", "tagging", ["chunk", "pos"], {"train": "train.txt", "test": "test.txt"},
           None, "CoNLL-2000 chunking (WSJ)"),
-    _spec("ud_english", "tagging", ["pos", "xpos"],
+    _spec("ud_english", "tagging", ["pos", "xpos", "deprel"],
           {s: f"en_ewt-ud-{s}.conllu" for s in ("train", "dev", "test")},
-          "universal_dependencies/en_ewt", "UD English-EWT, UPOS (or XPOS: Penn Treebank) tagging"),
+          "universal_dependencies/en_ewt",
+          "UD English-EWT, UPOS (or XPOS: Penn Treebank; or each word's dependency "
+          "relation to its head) tagging"),
     _spec("wnut17", "tagging", ["ner"],
           {"train": "wnut17train.conll", "dev": "emerging.dev.conll",
            "test": "emerging.test.annotated"},

@@ -1,7 +1,7 @@
 """One file in a dataset's release format -> our examples (no registry logic).
 
 NER and chunk columns are converted to IOB2 (CoNLL-2003's IOB1; a no-op on
-IOB2 files); UD files give UPOS (or XPOS) over syntactic words; SST-2 and TREC give
+IOB2 files); UD files give UPOS (or XPOS, or DEPREL) over syntactic words; SST-2 and TREC give
 :class:`~tagger.data.examples.TextExample`.
 """
 
@@ -35,8 +35,8 @@ def read_file(name: str, path: str | Path, task: str) -> list:
             for s in read_conll(path, layout)
         ]
     if name == "ud_english":
-        return [TaggedSentence(s.tokens, s.xpos if task == "xpos" else s.upos)
-                for s in read_conllu(path)]
+        column = {"pos": "upos", "xpos": "xpos", "deprel": "deprels"}[task]
+        return [TaggedSentence(s.tokens, getattr(s, column)) for s in read_conllu(path)]
     if name == "sst2":
         return read_sst2(path)
     if name == "trec":

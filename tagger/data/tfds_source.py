@@ -101,8 +101,8 @@ def convert_example(name: str, task: str, ex: dict, features) -> TaggedSentence 
         names = features["upos"].feature.names
         keep = [h.isdigit() for h in _texts(ex["head"])]
         tokens = [t for t, k in zip(_texts(ex["tokens"]), keep, strict=True) if k]
-        if task == "xpos":  # language-specific tags, stored as text
-            tags = [t for t, k in zip(_texts(ex["xpos"]), keep, strict=True) if k]
+        if task in ("xpos", "deprel"):  # language-specific tags, relations: stored as text
+            tags = [t for t, k in zip(_texts(ex[task]), keep, strict=True) if k]
         else:
             tags = [names[i] for i, k in zip(ex["upos"], keep, strict=True) if k]
         return TaggedSentence(tuple(tokens), tuple(tags))

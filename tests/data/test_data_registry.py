@@ -165,4 +165,4 @@ def test_registry_contract():
     assert DATASETS["conll2003"].tfds_name == "conll2003"
     assert DATASETS["imdb"].tfds_name == "imdb_reviews" and not DATASETS["imdb"].files
     assert DATASETS["ag_news"].tfds_name == "ag_news_subset"
-    assert DATASETS["ud_english"].tasks == ("pos", "xpos")
+    assert DATASETS["ud_english"].tasks == ("pos", "xpos", "deprel")

@@ -92,6 +92,10 @@ def test_ud_builder_and_local_reader_agree(tmp_path):
     assert_same(xpos, load_dataset("ud_english", "xpos", data_dir=tmp_path))
     assert [s for s in xpos["train"] if len(s.tokens) > 1][0].tags == (
         "PRP", "VBP", "RB", "VB", ".")
+    deprel = splits_from_builder("ud_english", "deprel", builder)
+    assert_same(deprel, load_dataset("ud_english", "deprel", data_dir=tmp_path))
+    assert [s for s in deprel["train"] if len(s.tokens) > 1][0].tags == (
+        "nsubj", "aux", "advmod", "root", "punct")
 
 
 def test_classification_conversions_use_tfds_feature_names(tmp_path):
