@@ -23,6 +23,10 @@ are written as the characters they stand for (:data:`PTB_FORMS`); and WSJ
 tags every "to" TO, where EWT tags the preposition IN, so TO allows the
 target tags of both (:data:`SOURCE_TAG_ALIASES`, which also maps WSJ's
 bracket and pound tags to EWT's names).
+
+Without pairs (``--pairs none``) every token gets the models' own choice,
+``y_t = argmax_k Σ_m p_m(k | t)``: pseudo-labels in the target corpus's own
+conventions, with the models' errors instead of the source's conventions.
 """
 
 from __future__ import annotations
@@ -95,12 +99,12 @@ class Relabelled:
 
 
 def relabel(tokens: Sequence[str], source_tags: Sequence[str], marginals: np.ndarray,
-            classes: Sequence[str], pairs: TagPairs) -> Relabelled:
+            classes: Sequence[str], pairs: TagPairs | None) -> Relabelled:
     """The constrained argmax of ``marginals`` (``[len(tokens), len(classes)]``, summed or
-    averaged over models) at each token."""
+    averaged over models) at each token; ``pairs=None``: the plain argmax everywhere."""
     tags, changed, unconstrained = [], 0, 0
     for word, source_tag, scores in zip(tokens, source_tags, marginals, strict=True):
-        allowed = pairs.allowed(source_tag, word)
+        allowed = None if pairs is None else pairs.allowed(source_tag, word)
         mask = (np.array([c in allowed for c in classes]) if allowed is not None
                 else np.zeros(len(classes), bool))
         if not mask.any():  # unknown tag, or none of its tags is the models'

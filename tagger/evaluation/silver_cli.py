@@ -38,7 +38,8 @@ def build_parser():
                                                       "constrain the choice (e.g. pos)")
     parser.add_argument("--pairs", required=True, metavar="DATASET:SOURCE,TARGET",
                         help="a dataset annotated in both tag sets and its two tasks, e.g. "
-                             "ud_english:xpos,pos (its training split is read)")
+                             "ud_english:xpos,pos (its training split is read); none: no "
+                             "constraint, each token gets the models' own choice")
     parser.add_argument("--min-share", type=float, default=0.005,
                         help="a source tag allows the target tags holding at least this "
                              "share of its occurrences in the pairs (default 0.005)")
@@ -48,7 +49,10 @@ def build_parser():
     return parser
 
 
-def parse_pairs(spec: str) -> tuple[str, str, str]:
+def parse_pairs(spec: str) -> tuple[str, str, str] | None:
+    """``DATASET:SOURCE,TARGET`` -> its three parts; ``none`` -> None."""
+    if spec == "none":
+        return None
     name, _, tasks = spec.partition(":")
     source, _, target = tasks.partition(",")
     if not (name and source and target):
@@ -87,16 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 0.0 <= args.min_share <= 1.0:
             raise ValueError(f"--min-share must be in [0, 1], got {args.min_share}")
-        name, source_task, target_task = parse_pairs(args.pairs)
+        paired_tasks = parse_pairs(args.pairs)
         models = [load_model(path) for path in args.models]
         for model in models:
             if "tag_marginals" not in model.signatures:
                 raise ValueError(f"{model.path} has no tag_marginals signature (a tagger "
                                  "exported by this version is needed)")
         corpus = load_dataset(args.dataset, args.task, args.data_dir).splits["train"]
-        paired = [load_dataset(name, task, args.data_dir).splits["train"]
-                  for task in (source_task, target_task)]
-        pairs = TagPairs.count(*paired, min_share=args.min_share)
+        pairs = None
+        if paired_tasks is not None:
+            name, *tasks = paired_tasks
+            paired = [load_dataset(name, task, args.data_dir).splits["train"] for task in tasks]
+            pairs = TagPairs.count(*paired, min_share=args.min_share)
         sentences = [unescape(s.tokens) for s in corpus]
         classes, marginals = summed_marginals(models, sentences, args.batch_size)
     except (DataFormatError, MissingDataError, ModelError, ValueError, OSError) as err:
@@ -111,9 +117,12 @@ def main(argv: list[str] | None = None) -> int:
                "models": len(models), "tags": tag_counts(relabelled),
                "changed_by_constraint": sum(s.changed for s in relabelled),
                "unconstrained": sum(s.unconstrained for s in relabelled)}
-    print(f"silver: {len(relabelled):,} sentences, {tokens:,} tokens to {output}; the gold "
-          f"{args.task} tags overruled the models on {summary['changed_by_constraint']:,} "
-          f"tokens; {summary['unconstrained']:,} had a tag the pairs lack", file=sys.stderr)
+    how = ("no constraint (--pairs none): the models' own tags" if pairs is None else
+           f"the gold {args.task} tags overruled the models on "
+           f"{summary['changed_by_constraint']:,} tokens; {summary['unconstrained']:,} had a "
+           "tag the pairs lack")
+    print(f"silver: {len(relabelled):,} sentences, {tokens:,} tokens to {output}; {how}",
+          file=sys.stderr)
     print(json.dumps(summary))
     return 0
 

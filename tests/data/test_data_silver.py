@@ -71,6 +71,13 @@ def test_relabel_takes_the_best_allowed_tag_and_counts_what_it_overruled(pairs):
     assert out.source_tags == ("VBP", "TO", "VBP", "UH")
 
 
+def test_relabel_without_pairs_keeps_the_models_choice_everywhere():
+    marginals = np.array([[0.1, 0.9], [0.7, 0.3], [0.5, 0.5]])
+    out = relabel(["a", "b", "c"], ["DT", "NN", "XX"], marginals, ["ADP", "VERB"], None)
+    assert out.tags == ("VERB", "ADP", "ADP")  # ties: the first class, as np.argmax
+    assert (out.changed, out.unconstrained) == (0, 3)
+
+
 def test_conllu_lines_are_read_back_as_written(tmp_path):
     tokens = unescape(["-LRB-", "``", "Hi", "''", "-RRB-"])
     assert tokens == ("(", '"', "Hi", '"', ")")
@@ -125,6 +132,25 @@ def test_silver_relabels_every_training_sentence_within_its_gold_tags(tmp_path):
         ("(", name, ")") for _, name, _ in bracketed]
     assert len(read_release_file("ud_english", output, "pos")) == len(source)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".silver")]  # no temp left
+
+    # --pairs none: the model's own argmax of its marginals at every token
+    free = tmp_path / "free.conllu"
+    done = subprocess.run(
+        [sys.executable, "-m", "tagger", "silver", summary["export_dir"], "--dataset",
+         "conll2000", "--task", "pos", "--pairs", "none", "--data-dir", str(data),
+         "--output", str(free)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no constraint" in done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (report["changed_by_constraint"], report["unconstrained"]) == (0, report["tokens"])
+    from tagger.serving.model import load_model
+
+    tokens = [unescape(s.tokens) for s in source]
+    out = load_model(summary["export_dir"]).predict_tokens(tokens, "tag_marginals")
+    classes = [c.decode() for c in out["classes"][0]]
+    expected = [tuple(classes[k] for k in out["marginals"][i, :len(t)].argmax(-1))
+                for i, t in enumerate(tokens)]
+    assert [s.upos for s in read_conllu(free)] == expected
 
 
 def test_silver_names_what_is_wrong(tmp_path):
