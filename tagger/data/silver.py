@@ -121,10 +121,13 @@ def unescape(tokens: Sequence[str]) -> tuple[str, ...]:
     return tuple(PTB_FORMS.get(token, token) for token in tokens)
 
 
-def conllu_lines(sentences: Iterable[Relabelled], name: str) -> Iterable[str]:
+def conllu_lines(sentences: Iterable[Relabelled], name: str,
+                 numbers: Iterable[int] | None = None) -> Iterable[str]:
     """CoNLL-U (FORM, UPOS, and the source tag as XPOS; the other columns ``_``), one
-    ``# sent_id = NAME-N`` and ``# text`` per sentence."""
-    for number, sentence in enumerate(sentences, start=1):
+    ``# sent_id = NAME-N`` and ``# text`` per sentence (N: ``numbers``, else 1, 2, ...)."""
+    sentences = list(sentences)
+    numbers = range(1, len(sentences) + 1) if numbers is None else numbers
+    for number, sentence in zip(numbers, sentences, strict=True):
         yield f"# sent_id = {name}-{number}"
         yield f"# text = {' '.join(sentence.tokens)}"
         for i, (form, tag, source) in enumerate(

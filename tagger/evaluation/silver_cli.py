@@ -13,6 +13,7 @@ what its dev carve leaves), never dev or test.
 from __future__ import annotations
 
 import json
+import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -43,6 +44,9 @@ def build_parser():
     parser.add_argument("--min-share", type=float, default=0.005,
                         help="a source tag allows the target tags holding at least this "
                              "share of its occurrences in the pairs (default 0.005)")
+    parser.add_argument("--sample", type=positive_int, metavar="N",
+                        help="relabel N training sentences drawn at random (seed 0), written "
+                             "in the order drawn, instead of all of them")
     parser.add_argument("--data-dir", help="root folder of the datasets' release files")
     parser.add_argument("--output", required=True, help="the CoNLL-U file to write")
     parser.add_argument("--batch-size", type=positive_int, default=256)
@@ -58,6 +62,18 @@ def parse_pairs(spec: str) -> tuple[str, str, str] | None:
     if not (name and source and target):
         raise ValueError(f"--pairs must be DATASET:SOURCE_TASK,TARGET_TASK, got {spec!r}")
     return name, source, target
+
+
+def sample_numbers(size: int, sample: int | None) -> list[int]:
+    """The 1-based numbers of the sentences to relabel: all in order, or ``sample`` of
+    them in the order a seed-0 shuffle draws them."""
+    numbers = list(range(1, size + 1))
+    if sample is None:
+        return numbers
+    if sample > size:
+        raise ValueError(f"--sample {sample} is more than the {size:,} training sentences")
+    random.Random(0).shuffle(numbers)
+    return numbers[:sample]
 
 
 def summed_marginals(models, sentences: list[tuple[str, ...]], batch_size: int):
@@ -98,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{model.path} has no tag_marginals signature (a tagger "
                                  "exported by this version is needed)")
         corpus = load_dataset(args.dataset, args.task, args.data_dir).splits["train"]
+        numbers = sample_numbers(len(corpus), args.sample)
+        corpus = [corpus[n - 1] for n in numbers]
         pairs = None
         if paired_tasks is not None:
             name, *tasks = paired_tasks
@@ -111,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     relabelled = [relabel(tokens, s.tags, scores, classes, pairs)
                   for tokens, s, scores in zip(sentences, corpus, marginals, strict=True)]
     output = Path(args.output)
-    write_atomic(output, "\n".join(conllu_lines(relabelled, f"{args.dataset}-train")) + "\n")
+    lines = conllu_lines(relabelled, f"{args.dataset}-train", numbers)
+    write_atomic(output, "\n".join(lines) + "\n")
     tokens = sum(len(s.tokens) for s in relabelled)
     summary = {"output": str(output), "sentences": len(relabelled), "tokens": tokens,
                "models": len(models), "tags": tag_counts(relabelled),

@@ -78,6 +78,18 @@ def test_relabel_without_pairs_keeps_the_models_choice_everywhere():
     assert (out.changed, out.unconstrained) == (0, 3)
 
 
+def test_a_sample_is_a_fixed_draw_of_distinct_sentences():
+    from tagger.evaluation.silver_cli import sample_numbers
+
+    assert sample_numbers(4, None) == [1, 2, 3, 4]
+    drawn = sample_numbers(100, 30)
+    assert drawn == sample_numbers(100, 30) and len(set(drawn)) == 30
+    assert set(drawn) <= set(range(1, 101)) and drawn != sorted(drawn)
+    assert sorted(sample_numbers(100, 100)) == list(range(1, 101))
+    with pytest.raises(ValueError, match="--sample 101 is more than the 100 training"):
+        sample_numbers(100, 101)
+
+
 def test_conllu_lines_are_read_back_as_written(tmp_path):
     tokens = unescape(["-LRB-", "``", "Hi", "''", "-RRB-"])
     assert tokens == ("(", '"', "Hi", '"', ")")
@@ -133,19 +145,25 @@ def test_silver_relabels_every_training_sentence_within_its_gold_tags(tmp_path):
     assert len(read_release_file("ud_english", output, "pos")) == len(source)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".silver")]  # no temp left
 
-    # --pairs none: the model's own argmax of its marginals at every token
+    # --pairs none: the model's own argmax of its marginals at every token; --sample:
+    # the sentences a seed-0 shuffle draws, numbered as in the corpus
     free = tmp_path / "free.conllu"
     done = subprocess.run(
         [sys.executable, "-m", "tagger", "silver", summary["export_dir"], "--dataset",
-         "conll2000", "--task", "pos", "--pairs", "none", "--data-dir", str(data),
-         "--output", str(free)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+         "conll2000", "--task", "pos", "--pairs", "none", "--sample", "5", "--data-dir",
+         str(data), "--output", str(free)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "no constraint" in done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["sentences"] == 5
     assert (report["changed_by_constraint"], report["unconstrained"]) == (0, report["tokens"])
+    from tagger.evaluation.silver_cli import sample_numbers
     from tagger.serving.model import load_model
 
-    tokens = [unescape(s.tokens) for s in source]
+    numbers = sample_numbers(len(source), 5)
+    assert [s.sent_id for s in read_conllu(free)] == [f"conll2000-train-{n}" for n in numbers]
+    tokens = [unescape(source[n - 1].tokens) for n in numbers]
     out = load_model(summary["export_dir"]).predict_tokens(tokens, "tag_marginals")
     classes = [c.decode() for c in out["classes"][0]]
     expected = [tuple(classes[k] for k in out["marginals"][i, :len(t)].argmax(-1))
