@@ -1,5 +1,6 @@
 """``python -m tagger silver``: exported taggers relabel a corpus in their tag set, within
-what its gold tags allow (the logic is :mod:`tagger.data.silver`).
+what its gold tags allow, or freely with ``--pairs none`` (the logic is
+:mod:`tagger.data.silver`).
 
 Writes CoNLL-U that ``train.py --extra-train`` reads as more training sentences::
 
@@ -36,7 +37,8 @@ def build_parser():
                                                   "(model folders or versions; same tags)")
     parser.add_argument("--dataset", required=True, help="the corpus to relabel")
     parser.add_argument("--task", required=True, help="its tagging task whose gold tags "
-                                                      "constrain the choice (e.g. pos)")
+                                                      "constrain the choice (e.g. pos; read "
+                                                      "for the words alone with --pairs none)")
     parser.add_argument("--pairs", required=True, metavar="DATASET:SOURCE,TARGET",
                         help="a dataset annotated in both tag sets and its two tasks, e.g. "
                              "ud_english:xpos,pos (its training split is read); none: no "
