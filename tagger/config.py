@@ -43,6 +43,8 @@ DATASET_PRESETS: dict[str, dict] = {
     # CoNLL-2003 NER: 100 units per direction serve 1.9x faster than 200 for about
     # 0.2 F1; BIOES tags and 30 epochs: dev F1 94.49 +- 0.09 over 3 seeds against
     # 94.07 +- 0.05 for IOB2 and 15 (README, Results); the shipped model is seed 0.
+    # Rerun with later code: 94.48 +- 0.11 over seeds 0-6. --language-model 0.01 with
+    # patience 30 gave 94.54 over the same seeds: level, for 1.8x the training time.
     "conll2003": {"units": 100},
     "conll2003/ner": {"tag_scheme": "BIOES", "epochs": 30},
     # CoNLL-2000 chunking: BIOES, 30 epochs, the cosine schedule run to its end
