@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tagger.data.classification import read_sst2, read_trec
-from tagger.data.conll import CONLL2000, CONLL2003, WNUT17, read_conll
+from tagger.data.conll import CONLL2000, CONLL2003, WNUT17, ConllLayout, read_conll
 from tagger.data.conllu import read_conllu
 from tagger.data.examples import TaggedSentence
 from tagger.data.schemes import iob1_to_iob2
@@ -22,6 +22,16 @@ _CONLL_TASKS = {
     "conll2000": (CONLL2000, {"chunk": ("chunks", True), "pos": ("pos", False)}),
     "wnut17": (WNUT17, {"ner": ("ner", True)}),
 }
+
+
+def conll_columns(name: str) -> tuple[ConllLayout, dict[str, str]] | None:
+    """Dataset ``name``'s CoNLL layout and the task each of its tag columns holds
+    (``{"ner": "ner", "pos": "pos", "chunks": "chunk"}`` for CoNLL-2003), or None where its
+    release is not CoNLL columns. What a writer of that format needs."""
+    if name not in _CONLL_TASKS:
+        return None
+    layout, tasks = _CONLL_TASKS[name]
+    return layout, {column: task for task, (column, _) in tasks.items()}
 
 
 def read_file(name: str, path: str | Path, task: str) -> list:

@@ -27,6 +27,18 @@ bracket and pound tags to EWT's names).
 Without pairs (``--pairs none``) every token gets the models' own choice,
 ``y_t = argmax_k Σ_m p_m(k | t)``: pseudo-labels in the target corpus's own
 conventions, with the models' errors instead of the source's conventions.
+
+Span taggers (NER, chunking: BIOES or IOB2 tags) are decoded per sentence, not
+per token: a token-wise argmax of summed marginals can end an entity that never
+began (``O E-PER``) or split one. The sentence gets the best well-formed tag
+sequence under the models' mean marginals ``p̄_t = (1/M) Σ_m p_m(· | t)``,
+
+    y = argmax_{y well-formed} Σ_t log p̄_t(y_t)
+
+(a Viterbi pass over the scheme's allowed transitions,
+:func:`tagger.layers.tag_constraints.allowed_transitions`), and is written in
+the columns of the models' own dataset (CoNLL-2003's four, IOB1), so
+``train.py --extra-train`` reads it as it reads the release.
 """
 
 from __future__ import annotations
@@ -36,6 +48,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from tagger.data.schemes import bioes_to_iob2, iob1_to_iob2, iob2_to_iob1, is_bioes
 
 # WSJ token -> the character it stands for (as UD corpora write it)
 PTB_FORMS = {"-LRB-": "(", "-RRB-": ")", "-LCB-": "{", "-RCB-": "}", "``": '"', "''": '"'}
@@ -133,4 +147,65 @@ def conllu_lines(sentences: Iterable[Relabelled], name: str,
         for i, (form, tag, source) in enumerate(
                 zip(sentence.tokens, sentence.tags, sentence.source_tags, strict=True), start=1):
             yield f"{i}\t{form}\t_\t{tag}\t{source}\t_\t_\t_\t_\t_"
+        yield ""
+
+
+def span_scheme(classes: Sequence[str]) -> str | None:
+    """``"BIOES"`` or ``"IOB2"`` for a span tagger's own tags (``O`` and ``P-TYPE`` only),
+    None for other tag sets (UPOS)."""
+    spans = [c for c in classes if c != "O"]
+    if "O" not in classes or not spans or not all(c[1:2] == "-" and c[0] in "BIES"
+                                                  for c in spans):
+        return None
+    return "BIOES" if is_bioes(classes) else "IOB2"
+
+
+def relabel_spans(tokens: Sequence[str], source_tags: Sequence[str], marginals: np.ndarray,
+                  classes: Sequence[str], scheme: str) -> Relabelled:
+    """The best well-formed tag sequence (module docstring) under ``marginals``
+    (``[len(tokens), len(classes)]``, summed or averaged over models: only ratios within a
+    token matter), in IOB2. ``changed`` counts the tokens where it differs from the
+    token-wise argmax."""
+    from tagger.layers.tag_constraints import allowed_transitions
+
+    allowed, start, end = allowed_transitions(list(classes), scheme)
+    scores = np.asarray(marginals, dtype=np.float64)
+    scores = np.log(np.maximum(scores / scores.sum(axis=1, keepdims=True), 1e-30))
+    forbidden = -1e30
+    transitions = np.where(allowed, 0.0, forbidden)
+    best = np.where(start, 0.0, forbidden) + scores[0]
+    back = []
+    for step in scores[1:]:
+        candidates = best[:, None] + transitions  # [from, to]
+        back.append(candidates.argmax(axis=0))
+        best = candidates.max(axis=0) + step
+    path = [int(np.argmax(best + np.where(end, 0.0, forbidden)))]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    path.reverse()
+    tags = [classes[i] for i in path]
+    changed = sum(i != j for i, j in zip(path, np.argmax(scores, axis=1), strict=True))
+    iob2 = bioes_to_iob2(tags) if scheme == "BIOES" else iob1_to_iob2(tags)
+    return Relabelled(tuple(tokens), tuple(source_tags), tuple(iob2), int(changed), 0)
+
+
+def conll_lines(sentences: Sequence[Relabelled], layout, column_tasks: dict[str, str],
+                target_column: str, columns: dict[str, Sequence[Sequence[str]]]
+                ) -> Iterable[str]:
+    """CoNLL columns in ``layout`` (:func:`tagger.data.release.conll_columns`): the tokens,
+    the relabelled tags (IOB2) in ``target_column``, and each other tag column from
+    ``columns`` (``{column: one tag sequence per sentence}``, the source corpus's own gold
+    tags of that column's task); tags go out in each column's scheme (IOB1 where the
+    layout has it), a blank line after each sentence."""
+    for index, sentence in enumerate(sentences):
+        values = {"tokens": sentence.tokens, target_column: sentence.tags}
+        values.update({name: tuple(tags[index]) for name, tags in columns.items()})
+        for name in layout.names:
+            if len(values[name]) != len(sentence.tokens):
+                raise ValueError(f"sentence {index + 1}: the {column_tasks.get(name, name)} "
+                                 "tags do not match its tokens")
+            if layout.schemes.get(name) == "IOB1":
+                values[name] = tuple(iob2_to_iob1(values[name]))
+        for row in zip(*(values[name] for name in layout.names), strict=True):
+            yield layout.separator.join(row)
         yield ""

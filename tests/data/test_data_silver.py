@@ -185,3 +185,122 @@ def test_silver_names_what_is_wrong(tmp_path):
         assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]
         assert "Traceback" not in done.stderr
     assert not Path(tmp_path / "out.conllu").exists()
+
+
+def _brute_force_spans(marginals, classes, scheme):
+    """The reference: every tag sequence, the well-formed ones scored by Σ log p."""
+    import itertools
+
+    from tagger.data.schemes import find_scheme_error
+
+    best, best_score = None, -np.inf
+    for path in itertools.product(range(len(classes)), repeat=len(marginals)):
+        tags = [classes[k] for k in path]
+        if find_scheme_error(tags, scheme) is not None:
+            continue
+        score = sum(np.log(marginals[t, k]) for t, k in enumerate(path))
+        if score > best_score:
+            best, best_score = tags, score
+    return best
+
+
+@pytest.mark.parametrize("scheme, classes", [
+    ("BIOES", ["B-PER", "E-PER", "I-PER", "O", "S-PER", "S-LOC"]),
+    ("IOB2", ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]),
+])
+def test_span_relabelling_is_the_best_well_formed_sequence(scheme, classes):
+    """Against enumerating every sequence, on random marginals (sharp ones too)."""
+    from tagger.data.schemes import convert
+    from tagger.data.silver import relabel_spans, span_scheme
+
+    assert span_scheme(classes) == scheme
+    rng = np.random.default_rng(0)
+    for length in (1, 2, 3, 4):
+        for sharpness in (1.0, 5.0):
+            marginals = rng.dirichlet(np.full(len(classes), 1.0 / sharpness), size=length)
+            marginals = np.maximum(marginals, 1e-9)
+            out = relabel_spans(["w"] * length, ["NN"] * length, 3 * marginals, classes, scheme)
+            expected = _brute_force_spans(marginals / marginals.sum(1, keepdims=True),
+                                          classes, scheme)
+            assert list(out.tags) == convert(expected, scheme, "IOB2")
+            token_wise = [classes[k] for k in marginals.argmax(1)]
+            assert out.changed == sum(a != b for a, b in zip(token_wise, expected, strict=True))
+
+
+def test_span_relabelling_repairs_what_a_token_wise_argmax_breaks():
+    from tagger.data.silver import relabel_spans
+
+    classes = ["B-PER", "E-PER", "I-PER", "O", "S-PER"]
+    # token-wise: O E-PER (an entity that never began); the best whole reading is B-PER E-PER
+    marginals = np.array([[0.45, 0.0, 0.0, 0.55, 0.0], [0.0, 0.9, 0.0, 0.1, 0.0]])
+    out = relabel_spans(["Anna", "Berg"], ["NNP", "NNP"], marginals, classes, "BIOES")
+    assert out.tags == ("B-PER", "I-PER") and out.changed == 1
+
+
+def test_tag_sets_that_are_not_spans_keep_the_token_wise_choice():
+    from tagger.data.silver import span_scheme
+
+    assert span_scheme(["ADJ", "NOUN", "VERB"]) is None
+    assert span_scheme(["B-NP", "I-NP"]) is None  # no O: not a span tagger's tags
+    assert span_scheme(["B-NP", "I-NP", "O"]) == "IOB2"
+
+
+def test_conll_lines_write_the_datasets_columns_and_read_back(tmp_path):
+    """CoNLL-2003's columns: IOB1 in the NER and chunk columns (B- only between two
+    entities of one type), the source's gold POS and chunk tags beside the new NER."""
+    from tagger.data.conll import read_conll
+    from tagger.data.registry import read_release_file
+    from tagger.data.release import conll_columns
+    from tagger.data.silver import Relabelled, conll_lines
+
+    layout, column_tasks = conll_columns("conll2003")
+    assert column_tasks == {"ner": "ner", "pos": "pos", "chunks": "chunk"}
+    assert conll_columns("sst2") is None
+    sentence = Relabelled(("Anna", "met", "Ben", "Carl"), ("NNP", "VBD", "NNP", "NNP"),
+                          ("B-PER", "O", "B-PER", "B-PER"), 0, 0)
+    columns = {"pos": [sentence.source_tags], "chunks": [("B-NP", "B-VP", "B-NP", "I-NP")]}
+    path = tmp_path / "silver.conll"
+    path.write_text("\n".join(conll_lines([sentence], layout, column_tasks, "ner", columns))
+                    + "\n")
+    assert path.read_text().splitlines()[2:4] == ["Ben NNP I-NP I-PER", "Carl NNP I-NP B-PER"]
+    (read,) = read_conll(path, layout)
+    assert read.columns["pos"] == sentence.source_tags
+    (back,) = read_release_file("conll2003", path, "ner")
+    assert back.tags == sentence.tags and back.tokens == sentence.tokens
+    with pytest.raises(ValueError, match="sentence 1: the chunk tags do not match"):
+        list(conll_lines([sentence], layout, column_tasks, "ner", {**columns, "chunks": [()]}))
+
+
+def test_silver_writes_ner_pseudo_labels_that_train_reads(tmp_path):
+    """A barely trained NER tagger (BIOES) relabels synthetic CoNLL-2000: CoNLL-2003's
+    four columns, well-formed entities, the WSJ gold POS and chunk tags kept, and the file
+    is what --extra-train reads; --pairs with span tags fails with a reason."""
+    from tagger.data.registry import load_dataset, read_release_file
+    from tests.training.test_train import run_train
+
+    data = tmp_path / "data"
+    synthetic.write_conll2003(data)
+    synthetic.write_conll2000(data)
+    summary = run_train(tmp_path, "--dataset", "conll2003", "--task", "ner", "--tag-scheme",
+                        "BIOES", "--epochs", "1", "--max-steps", "5", "--name", "ner")
+    output = tmp_path / "wsj-ner.conll"
+    command = [sys.executable, "-m", "tagger", "silver", summary["export_dir"], "--dataset",
+               "conll2000", "--task", "pos", "--data-dir", str(data), "--output", str(output)]
+    done = subprocess.run([*command, "--pairs", "ud_english:xpos,pos"], capture_output=True,
+                          text=True, cwd=REPO_ROOT, timeout=300)
+    assert done.returncode == 2 and "use --pairs none" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and not output.exists()
+    done = subprocess.run([*command, "--pairs", "none"], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "well-formed BIOES spans" in done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    pos = load_dataset("conll2000", "pos", data).splits["train"]
+    chunk = load_dataset("conll2000", "chunk", data).splits["train"]
+    assert report["sentences"] == len(pos)
+    written = read_release_file("conll2003", output, "ner")
+    assert [s.tokens for s in written] == [unescape(s.tokens) for s in pos]
+    assert [read_release_file("conll2003", output, task)[0].tags for task in ("pos", "chunk")
+            ] == [pos[0].tags, chunk[0].tags]
+    assert {tag for s in written for tag in s.tags} <= {
+        "O", *load_dataset("conll2003", "ner", data).labels}
