@@ -55,8 +55,9 @@ def build_parser():
                         help="relabel N training sentences drawn at random (seed 0), written "
                              "in the order drawn, instead of all of them")
     parser.add_argument("--data-dir", help="root folder of the datasets' release files")
-    parser.add_argument("--output", required=True, help="the file to write: CoNLL-U, or the CoNLL columns of "
-                             "the span taggers' dataset (CoNLL-2003: token POS chunk NER)")
+    parser.add_argument("--output", required=True,
+                        help="the file to write: CoNLL-U, or the CoNLL columns of the span "
+                             "taggers' dataset (CoNLL-2003: token POS chunk NER)")
     parser.add_argument("--batch-size", type=positive_int, default=256)
     return parser
 

@@ -41,6 +41,8 @@ def model_card(config: dict, metrics: dict) -> str:
         lines += ["", lexicon_note(metrics["lexicon"])]
     if metrics.get("extra_train"):
         lines += ["", extra_train_note(metrics["extra_train"])]
+    if metrics.get("card_note"):  # python -m tagger export --card-note
+        lines += ["", metrics["card_note"]]
     if spec and spec.terms:
         lines += ["", f"Training data terms: {spec.terms} The model's outputs and weights are "
                       "derived from this data; use them within these terms."]

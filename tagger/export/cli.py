@@ -51,6 +51,9 @@ def main(argv=None) -> int:
                         help="taggers: measure entity-confidence calibration on the run's dev "
                              "split read from DATA_DIR (fitting a temperature, as training "
                              "does) when the run's report has none")
+    parser.add_argument("--card-note", metavar="TEXT",
+                        help="a paragraph for the model card, after its data notes (e.g. where "
+                             "--extra-train files came from and their terms)")
     args = parser.parse_args(argv)
     import tagger.models  # noqa: F401  (registers the model classes before loading)
 
@@ -79,6 +82,8 @@ def main(argv=None) -> int:
         except (OSError, ValueError) as error:  # missing or malformed data files
             print(f"export: error: {error}", file=sys.stderr)
             return 2
+    if args.card_note:
+        metrics["card_note"] = args.card_note.strip()
     config["models_dir"] = args.models_dir or config["models_dir"]
     config["name"] = args.name or config.get("name") or (
         f"{config['task']}-{config['dataset']}-{config['cell']}")

@@ -262,10 +262,15 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()
                           "--file", str(tmp_path / "data" / "conll2003" / "eng.testa"))
     assert rescored["f1"] == pytest.approx(scored["f1"], abs=1e-12)
     # --calibrate measures calibration again on the dev split (runs from before it existed)
-    calibrated = run_tagger("export", summary["run_dir"], "--calibrate", str(tmp_path / "data"))
+    # --card-note adds a paragraph to the card (where extra training data came from)
+    calibrated = run_tagger("export", summary["run_dir"], "--calibrate", str(tmp_path / "data"),
+                            "--card-note", "The extra sentences are WSJ text. ")
     again_metrics = json.loads((Path(calibrated["export_dir"]) / "assets" /
                                 "metrics.json").read_text())
     assert again_metrics["calibration"]["ece"] == pytest.approx(calibration["ece"], abs=1e-6)
+    card = (Path(calibrated["export_dir"]) / "assets" / "MODEL_CARD.md").read_text()
+    assert "\n\nThe extra sentences are WSJ text.\n\nTraining data terms:" in card
+    assert "WSJ" not in (Path(rebuilt["export_dir"]) / "assets" / "MODEL_CARD.md").read_text()
 
 
 # attention: the pooling with weights of its own; last: the TREC preset's, where the
