@@ -197,7 +197,9 @@ def span_writer(model, args, numbers: list[int], corpus: list):
         raise ValueError(f"{model.path} was trained on {dataset or 'an unknown dataset'}, "
                          "whose release is not CoNLL columns: no format to write its spans in")
     layout, column_tasks = found
-    target = next(column for column, name in column_tasks.items() if name == task)
+    target = next((column for column, name in column_tasks.items() if name == task), None)
+    if target is None:
+        raise ValueError(f"{model.path}: {dataset}'s columns hold no {task} tags")
     columns = {}
     for column, name in column_tasks.items():
         if column == target:
