@@ -168,6 +168,8 @@ def relabel_spans(tokens: Sequence[str], source_tags: Sequence[str], marginals: 
     token-wise argmax."""
     from tagger.layers.tag_constraints import allowed_transitions
 
+    # NumPy, not the CRF's viterbi_decode: called eagerly per sentence, that took 6 min
+    # for 3,000 sentences against 20 s for the whole command this way
     allowed, start, end = allowed_transitions(list(classes), scheme)
     scores = np.asarray(marginals, dtype=np.float64)
     scores = np.log(np.maximum(scores / scores.sum(axis=1, keepdims=True), 1e-30))
