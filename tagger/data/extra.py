@@ -15,6 +15,7 @@ file and the sentence.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from tagger.commands import comma_list
@@ -47,8 +48,9 @@ def check_paths(spec: str, kind: str, auxiliary_task: str) -> None:
 def add_extra_training(loaded, spec: str) -> dict:
     """Appends the sentences of each file of ``spec`` to ``loaded.splits["train"]``.
 
-    Returns ``{path: {"sentences": n, "tokens": n}}`` (empty for ``none``), for the
-    run's report and model card.
+    Returns ``{path: {"sentences": n, "tokens": n, "sha256": hex}}`` (empty for
+    ``none``), for the run's report and model card: the path is only meaningful on the
+    machine that trained, the digest says which data it was anywhere.
 
     Raises:
         DataFormatError: a malformed file (from the reader, with its line), or a tag the
@@ -70,5 +72,11 @@ def add_extra_training(loaded, spec: str) -> dict:
         if not sentences:
             raise DataFormatError(path, None, "no sentences to add to the training split")
         loaded.splits["train"] = list(loaded.splits["train"]) + list(sentences)
-        info[path] = count(sentences)
+        info[path] = {**count(sentences), "sha256": file_digest(path)}
     return info
+
+
+def file_digest(path: str) -> str:
+    """SHA-256 of the file's bytes (hex), read in blocks."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -97,7 +97,9 @@ def embeddings_note(info: dict | None) -> str:
 def extra_train_note(info: dict) -> str:
     """The model card's sentence on ``--extra-train`` files added to the training split."""
     files = ", ".join(f"`{Path(path).name}` ({given['sentences']:,} sentences, "
-                      f"{given['tokens']:,} tokens)" for path, given in info.items())
+                      f"{given['tokens']:,} tokens" +
+                      (f", SHA-256 {given['sha256']}" if "sha256" in given else "") + ")"
+                      for path, given in info.items())
     return (f"Extra training data beside the release's training split: {files}. Their "
             "provenance and terms are those of the corpora they were made from.")
 

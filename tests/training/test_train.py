@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -471,11 +472,13 @@ def test_extra_training_sentences_join_the_training_split(tmp_path):
                         str(extra))
     run_dir = Path(summary["run_dir"])
     metrics = json.loads((run_dir / "report" / "metrics.json").read_text())
-    assert metrics["extra_train"] == {str(extra): {"sentences": 2, "tokens": 5}}
+    digest = hashlib.sha256(extra.read_bytes()).hexdigest()
+    assert metrics["extra_train"] == {str(extra): {"sentences": 2, "tokens": 5,
+                                                   "sha256": digest}}
     assert json.loads((run_dir / "config.json").read_text())["extra_train"] == str(extra)
     card = (Path(summary["export_dir"]) / "assets" / "MODEL_CARD.md").read_text()
     assert "Extra training data beside the release's training split: `more.txt` " \
-           "(2 sentences, 5 tokens)" in card
+           f"(2 sentences, 5 tokens, SHA-256 {digest})" in card
     model = keras.saving.load_model(run_dir / "model.keras")
     vocabulary = model.get_layer("token_features").get_config()["vocabulary"]
     assert {"ngorongoro", "kilimanjaro"} <= set(vocabulary)
