@@ -96,10 +96,13 @@ def embeddings_note(info: dict | None) -> str:
 
 def extra_train_note(info: dict) -> str:
     """The model card's sentence on ``--extra-train`` files added to the training split."""
-    files = ", ".join(f"`{Path(path).name}` ({given['sentences']:,} sentences, "
-                      f"{given['tokens']:,} tokens" +
-                      (f", SHA-256 {given['sha256']}" if "sha256" in given else "") + ")"
-                      for path, given in info.items())
+    def describe(path: str, given: dict) -> str:
+        facts = [f"{given['sentences']:,} sentences", f"{given['tokens']:,} tokens"]
+        if "sha256" in given:  # absent from reports written before digests were recorded
+            facts.append(f"SHA-256 {given['sha256']}")
+        return f"`{Path(path).name}` ({', '.join(facts)})"
+
+    files = ", ".join(describe(path, given) for path, given in info.items())
     return (f"Extra training data beside the release's training split: {files}. Their "
             "provenance and terms are those of the corpora they were made from.")
 
